@@ -1,0 +1,43 @@
+# Jamaa — every set-up step lives here so a fresh Debian machine (as root) needs only `make test` / `make lab`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Debian packages the lab and the tests use (see ../shared/LAB-NOTES.md).
+APT_PACKAGES := debootstrap systemd-container slirp4netns socat netcat-openbsd iproute2 openssh-client \
+	qemu-system-x86 qemu-utils e2fsprogs vde2 restic nftables nmap ssh-audit chromium
+APT_STAMP := .cache/apt-$(shell echo $(APT_PACKAGES) | md5sum | cut -c1-12).stamp
+VENV_STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | md5sum | cut -c1-12)
+
+.PHONY: setup apt test lint unit hosts lab clean-lab
+
+setup: $(VENV_STAMP)
+
+$(VENV_STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+apt: $(APT_STAMP)
+
+$(APT_STAMP):
+	@if [ "$$(id -u)" != 0 ]; then echo "make apt: must run as root (apt-get install)" >&2; exit 2; fi
+	missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	mkdir -p .cache && touch $@
+
+lint: setup
+	$(BIN)/ruff check jamaa tests stacks policies bench
+	$(BIN)/ruff format --check jamaa tests stacks policies bench
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -q -m 'not lab' tests
+
+test: setup apt lint unit
+
+lab: setup apt
+	$(BIN)/jamaa validate environments
+	$(BIN)/jamaa catalog show
