@@ -1,0 +1,64 @@
+"""Render the evidence report: one self-contained HTML page (no external resource) and its JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+import jamaa
+from jamaa.report.model import OVERALL, Report
+from jamaa.verify.results import Status
+
+OVERALL_FR = {
+    "passed": "conforme",
+    "failed": "non conforme",
+    "waived": "dérogation",
+    "not-applicable": "non applicable",
+    "not-verified": "non vérifié",
+}
+HOST_FR = {
+    "pass": "conforme",
+    "fail": "non conforme",
+    "waived": "dérogation",
+    "not-applicable": "non applicable",
+    "error": "erreur",
+}
+POLICY_FR = {"pass": "respectée", "fail": "violée", "not-evaluable": "non évaluable"}
+SEVERITY_FR = {"critical": "critique", "high": "élevée", "medium": "moyenne", "low": "faible"}
+
+
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("jamaa.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_html(report: Report) -> str:
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        r=report,
+        version=getattr(jamaa, "__version__", ""),
+        overall=OVERALL,
+        overall_fr=OVERALL_FR,
+        host_statuses=[s.value for s in Status],
+        host_fr=HOST_FR,
+        policy_fr=POLICY_FR,
+        severity_fr=SEVERITY_FR,
+        timings={t["host"]: t["busy_s"] for t in report.timings},
+        attacker=report.attacker,
+    )
+
+
+def write_report(report: Report, out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html = out_dir / f"report-{report.environment}.html"
+    data = out_dir / f"report-{report.environment}.json"
+    html.write_text(render_html(report), encoding="utf-8")
+    data.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return html, data

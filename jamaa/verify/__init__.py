@@ -1,0 +1,1 @@
+"""Verification: run the testinfra baseline against an environment; results JSON + JUnit."""

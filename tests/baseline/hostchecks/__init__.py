@@ -1,0 +1,92 @@
+"""The baseline's host checks, one (or more) per host control of the catalogue.
+
+Each area module registers plain functions with `@check("HOST-SSH-003")`; `test_host_controls.py`
+crosses the catalogue's host controls with the inventory's servers and calls them. A check looks at
+what the running system does (`sshd -T`, `sysctl -n`, `nft list ruleset`, `systemctl is-active`), not
+at a file the daemon may not read, and fails with an assertion that says what it found.
+
+A check that does not apply to a host (a service the host does not run, according to its inventory
+groups) raises `NotApplicable` with the reason; a kernel-level control on a container is decided by
+the framework from the catalogue's `kernel_level` flag, never by the check.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Check = Callable[[Any, "HostContext"], None]
+REGISTRY: dict[str, Check] = {}
+
+
+class NotApplicable(Exception):
+    """The control does not apply to this host; the message says why."""
+
+
+def check(*control_ids: str) -> Callable[[Check], Check]:
+    def register(func: Check) -> Check:
+        for control_id in control_ids:
+            if control_id in REGISTRY:
+                raise RuntimeError(f"{control_id}: two checks registered ({REGISTRY[control_id].__name__})")
+            REGISTRY[control_id] = func
+        return func
+
+    return register
+
+
+def load_all() -> dict[str, Check]:
+    """Import every area module (registration happens at import) and return the registry."""
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+    return REGISTRY
+
+
+@dataclass
+class HostContext:
+    """What the framework knows about one host before any check runs."""
+
+    name: str
+    groups: list[str] = field(default_factory=list)
+    hostvars: dict[str, Any] = field(default_factory=dict)
+    container: str | None = None  # systemd-detect-virt --container, None on a VM or metal
+
+    def var(self, name: str, default: Any) -> Any:
+        return self.hostvars.get(name, default)
+
+    def in_any(self, *groups: str) -> bool:
+        return any(g in self.groups for g in groups)
+
+
+# ---- helpers the area modules share --------------------------------------------------------------
+
+
+def run_ok(host: Any, command: str) -> str:
+    """Run a command that must succeed; return its stdout."""
+    result = host.run(command)
+    assert result.rc == 0, f"`{command}` exited {result.rc}: {(result.stderr or result.stdout).strip()[:300]}"
+    return str(result.stdout)
+
+
+def sshd_effective(host: Any, match: str | None = None) -> dict[str, list[str]]:
+    """`sshd -T` (the daemon's effective configuration), lower-case keys, every value of a key."""
+    command = "sshd -T" if match is None else f"sshd -T -C {shlex.quote(match)}"
+    out = run_ok(host, f"PATH=/usr/sbin:/usr/bin:/sbin:/bin {command}")
+    config: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key:
+            config.setdefault(key.lower(), []).append(value.strip())
+    return config
+
+
+def sysctl(host: Any, key: str) -> str:
+    return run_ok(host, f"sysctl -n {shlex.quote(key)}").strip()
+
+
+def json_of(host: Any, command: str) -> Any:
+    return json.loads(run_ok(host, command))

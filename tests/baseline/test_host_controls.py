@@ -1,0 +1,9 @@
+"""One test per (server, host control of the catalogue); the logic lives in conftest.Baseline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def test_control(host: Any, control_id: str, baseline: Any, record_property: Any) -> None:
+    baseline.verify(host, control_id, record_property)
