@@ -20,6 +20,7 @@ from jamaa.verify.results import CheckResult, Reference, RunResults, Status, Wai
 
 # Property names the baseline's checks record (tests/baseline/conftest.py).
 PROP_STATUS = "jamaa_status"
+PROP_EXCEPTION = "jamaa_exception"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -82,7 +83,9 @@ class ResultsCollector:
         props = item.props
         recorded = props.get(PROP_STATUS)
         if item.failed_phase == "call":
-            status = Status.ERROR if recorded == Status.ERROR.value else Status.FAIL
+            # an assertion is a finding; anything else (unreachable host, a bug) means nothing was shown
+            asserted = props.get(PROP_EXCEPTION) == "AssertionError" and recorded != Status.ERROR.value
+            status = Status.FAIL if asserted else Status.ERROR
         elif item.failed_phase is not None:
             status = Status.ERROR
         elif recorded in {s.value for s in Status}:
@@ -116,6 +119,16 @@ class ResultsCollector:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.build(int(exitstatus)).write(self.path)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Name the exception a failed check raised (runs where the test ran, xdist worker or not)."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if call.when == "call" and call.excinfo is not None and report.failed:
+        name = "AssertionError" if call.excinfo.errisinstance(AssertionError) else call.excinfo.typename
+        report.user_properties.append((PROP_EXCEPTION, name))
 
 
 def _short(report: pytest.TestReport) -> str:
