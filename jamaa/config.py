@@ -52,6 +52,8 @@ class Hosting(StrictModel):
     dr_region: str = "eu-west-3"
     allowed_regions: list[str] = Field(min_length=1)
     sovereign_locations: list[SovereignLocation] = Field(min_length=1)
+    # DNS domain under which the tenancies' internal services are named (TLS certificates).
+    internal_domain: str = Field("jamaa.gov.ma", pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
 
     @field_validator("primary_region", "dr_region")
     @classmethod

@@ -1,0 +1,372 @@
+"""Run a Pulumi Python program in-process under Pulumi's mocks and capture every resource it registers.
+
+This is an offline preview: no Pulumi CLI, no engine, no credentials. The program runs exactly as
+`pulumi preview` would run it (same `__main__.py`, same config, `is_dry_run()` true), but every
+resource registration lands in a recording mock monitor instead of the engine. Values a real
+preview could not know (ids, ARNs of resources not yet created) stay unknown and are marked so.
+
+Pulumi's runtime settings are process globals (context variables plus the thread's event loop), so
+each run happens in its own copy of the context with its own event loop, its settings reset, and
+the program's own modules dropped from `sys.modules` before and after, so several programs (or one
+program for several stacks) can be planned in one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+import runpy
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import yaml
+from pulumi.output import Unknown
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.proto import engine_pb2, resource_pb2
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from jamaa.errors import JamaaError
+from jamaa.plan.model import UNKNOWN, Plan, PlannedResource
+
+OFFLINE_ACCOUNT_ID = "000000000000"
+"""What `aws.get_caller_identity()` answers offline: a placeholder, never a real account."""
+
+_RUN_LOCK = threading.Lock()
+
+
+class _SharedExecutor(ThreadPoolExecutor):
+    """Worker threads shared by every run: Pulumi gives each worker thread its own event loop, and
+    threads that come and go with each run leave those loops to be collected half-closed."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Kept alive across runs; the interpreter joins the threads at exit."""
+
+
+_EXECUTOR = _SharedExecutor(max_workers=8, thread_name_prefix="jamaa-plan")
+
+
+class PlanError(JamaaError):
+    """The program could not be planned (bad argument, missing config, exception in the program)."""
+
+
+class _Program:
+    """Where a program lives and what it is called, read from its Pulumi.yaml when there is one."""
+
+    def __init__(self, main_dir: Path, project: str, project_dir: Path | None, defaults: dict[str, str]):
+        self.main_dir = main_dir
+        self.project = project
+        self.project_dir = project_dir
+        self.defaults = defaults
+
+    @property
+    def main_file(self) -> Path:
+        return self.main_dir / "__main__.py"
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise PlanError(f"{path}: cannot read: {str(error).splitlines()[0]}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise PlanError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _config_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "default" in value:
+        return _config_value(value["default"])
+    return json.dumps(value)
+
+
+def _namespaced(project: str, config: dict[str, Any]) -> dict[str, str]:
+    return {
+        (key if ":" in key else f"{project}:{key}"): _config_value(value) for key, value in config.items()
+    }
+
+
+def _project_from(project_file: Path) -> tuple[str, Path, dict[str, str]]:
+    doc = _read_yaml(project_file)
+    name = doc.get("name")
+    if not isinstance(name, str) or not name:
+        raise PlanError(f"{project_file}: name: a project name is required")
+    runtime = doc.get("runtime")
+    runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    if runtime_name != "python":
+        raise PlanError(f"{project_file}: runtime: only Python programs can be planned, not {runtime_name!r}")
+    main = doc.get("main", ".")
+    if not isinstance(main, str):
+        raise PlanError(f"{project_file}: main: expected a path")
+    config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise PlanError(f"{project_file}: config: expected a mapping")
+    return name, (project_file.parent / main).resolve(), _namespaced(name, config)
+
+
+def locate_program(program_dir: Path) -> _Program:
+    """Find the program: a directory with a Pulumi.yaml (its `main`), or a directory with a __main__.py."""
+    program_dir = program_dir.resolve()
+    if (program_dir / "Pulumi.yaml").is_file():
+        name, main_dir, defaults = _project_from(program_dir / "Pulumi.yaml")
+        program = _Program(main_dir, name, program_dir, defaults)
+    elif (program_dir / "__main__.py").is_file():
+        parent_file = program_dir.parent / "Pulumi.yaml"
+        program = _Program(program_dir, program_dir.name, None, {})
+        if parent_file.is_file():
+            name, main_dir, defaults = _project_from(parent_file)
+            if main_dir == program_dir:
+                program = _Program(program_dir, name, program_dir.parent, defaults)
+    else:
+        raise PlanError(f"{program_dir}: not a Pulumi Python program (no Pulumi.yaml, no __main__.py)")
+    if not program.main_file.is_file():
+        raise PlanError(f"{program.main_file}: the program's entry point is missing")
+    return program
+
+
+def stack_file(program: _Program, stack: str) -> Path | None:
+    if program.project_dir is None:
+        return None
+    return program.project_dir / f"Pulumi.{stack}.yaml"
+
+
+def known_stacks(program_dir: Path) -> list[str]:
+    """The stacks that have a Pulumi.<stack>.yaml next to the program's Pulumi.yaml."""
+    program = locate_program(program_dir)
+    if program.project_dir is None:
+        return []
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in program.project_dir.glob("Pulumi.*.yaml"))
+
+
+def stack_config(program: _Program, stack: str) -> dict[str, str]:
+    config = dict(program.defaults)
+    path = stack_file(program, stack)
+    if path is not None and path.is_file():
+        doc = _read_yaml(path)
+        values = doc.get("config") or {}
+        if not isinstance(values, dict):
+            raise PlanError(f"{path}: config: expected a mapping")
+        config.update(_namespaced(program.project, values))
+    return config
+
+
+def _plain(value: Any, path: str, unknown: set[str]) -> Any:
+    """Make a deserialized input JSON-shaped; record where the unknowns are."""
+    if isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN):
+        unknown.add(path)
+        return UNKNOWN
+    if rpc.is_rpc_secret(value):
+        return _plain(rpc.unwrap_rpc_secret(value), path, unknown)
+    if isinstance(value, dict):
+        return {k: _plain(v, f"{path}.{k}" if path else k, unknown) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, f"{path}[{i}]", unknown) for i, v in enumerate(value)]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, pulumi.Resource):
+        return f"<resource {type(value).__name__}>"
+    return str(value)
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Answers like a preview of a create: outputs echo the inputs, ids and computed values unknown."""
+
+    def __init__(self) -> None:
+        self.unanswered_calls: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        return "", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            account = OFFLINE_ACCOUNT_ID
+            return {
+                "accountId": account,
+                "arn": f"arn:aws:iam::{account}:user/offline-plan",
+                "userId": "OFFLINEPLAN",
+                "id": account,
+            }, []
+        self.unanswered_calls.append(args.token)
+        return {}, []
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, recording each registration's type, name, parent and inputs."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.planned: list[PlannedResource] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()  # type: ignore[no-untyped-call]
+        inputs = rpc.deserialize_properties(request.object)
+        resource_args = pulumi.runtime.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=inputs,
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=request.custom or False,
+        )
+        id_, state = self.mocks.new_resource(resource_args)
+        obj_proto = _sync_await(rpc.serialize_properties(state, {}))
+        unknown: set[str] = set()
+        planned = PlannedResource(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent_urn=request.parent or None,
+            inputs=_plain(inputs, "", unknown),
+            unknown_keys=unknown,
+            provider_urn=request.provider.rsplit("::", 1)[0] if request.provider else None,
+        )
+        with self._lock:
+            self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
+            self.planned.append(planned)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj_proto)
+
+
+class RecordingEngine(pulumi_mocks.MockEngine):
+    """Keeps the program's warnings and errors (deprecations, pulumi.log.warn) for the plan."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.getLogger("jamaa.plan.engine"))
+        self.messages: list[str] = []
+
+    def Log(self, request: Any) -> None:
+        if request.severity in (engine_pb2.WARNING, engine_pb2.ERROR):
+            level = "error" if request.severity == engine_pb2.ERROR else "warning"
+            where = f" ({request.urn})" if request.urn else ""
+            self.messages.append(f"{level}: {request.message.strip()}{where}")
+        super().Log(request)  # type: ignore[no-untyped-call]
+
+
+def _describe(error: BaseException, program: _Program, stack: str) -> str:
+    """One line: where in the program, what kind of error, its first line."""
+    where = ""
+    frames = traceback.extract_tb(error.__traceback__)
+    for frame in reversed(frames):
+        path = Path(frame.filename)
+        if path.is_relative_to(program.main_dir):
+            base = program.project_dir or program.main_dir
+            where = f"{path.relative_to(base) if path.is_relative_to(base) else path}:{frame.lineno}: "
+            break
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"plan {stack}: {where}{type(error).__name__}: {message}".rstrip(": ")
+
+
+def _forget_modules(main_dir: Path) -> None:
+    """Drop the modules a program imported from its own directory (fresh namespace next run)."""
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and Path(file).resolve().is_relative_to(main_dir):
+            del sys.modules[name]
+
+
+def run_callable(
+    program_fn: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    describe: Callable[[BaseException], str],
+) -> Plan:
+    """Run `program_fn` as a Pulumi program under recording mocks, in preview mode, isolated."""
+    mocks = PlanMocks()
+    monitor = RecordingMonitor(mocks)
+    engine = RecordingEngine()
+
+    def run() -> None:
+        pulumi_settings.reset_options(project=project, stack=stack, preview=True, organization="organization")
+        loop = asyncio.new_event_loop()
+        loop.set_default_executor(_EXECUTOR)
+        previous = _current_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
+            pulumi_settings.SETTINGS.engine = engine
+            pulumi.runtime.set_all_config(config, [])
+            loop.run_until_complete(run_pulumi_func(program_fn))
+        finally:
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.close()
+            asyncio.set_event_loop(previous)
+
+    with _RUN_LOCK:
+        try:
+            contextvars.copy_context().run(run)
+        except JamaaError:
+            raise
+        except Exception as error:
+            raise PlanError(describe(error)) from error
+    warnings = list(engine.messages)
+    warnings += [
+        f"warning: no offline answer for invoke {token}" for token in sorted(set(mocks.unanswered_calls))
+    ]
+    resources = sorted(monitor.planned, key=lambda r: r.urn)
+    return Plan(stack=stack, project=project, resources=resources, warnings=warnings)
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    policy = asyncio.get_event_loop_policy()
+    local = getattr(policy, "_local", None)
+    loop = getattr(local, "_loop", None)
+    return loop if isinstance(loop, asyncio.AbstractEventLoop) and not loop.is_closed() else None
+
+
+def run_program(program_dir: Path, stack: str, config: dict[str, str] | None = None) -> Plan:
+    """Plan `program_dir` (a dir with Pulumi.yaml, or the program's own dir) for `stack`, offline.
+
+    Config comes from Pulumi.yaml defaults, then Pulumi.<stack>.yaml, then `config` (namespaced keys
+    such as `jamaa:region`; a key without a namespace gets the project's).
+    """
+    program = locate_program(Path(program_dir))
+    merged = stack_config(program, stack)
+    if config:
+        merged.update(_namespaced(program.project, dict(config)))
+    main_dir = str(program.main_dir)
+
+    def program_fn() -> None:
+        sys.path.insert(0, main_dir)
+        try:
+            runpy.run_path(str(program.main_file), run_name="__main__")
+        finally:
+            if main_dir in sys.path:
+                sys.path.remove(main_dir)
+
+    # The program's own modules are imported fresh for each run, and dropped only once every
+    # registration has resolved (Pulumi reads the component classes' annotations from them).
+    _forget_modules(program.main_dir)
+    try:
+        return run_callable(
+            program_fn,
+            project=program.project,
+            stack=stack,
+            config=merged,
+            describe=lambda error: _describe(error, program, stack),
+        )
+    finally:
+        _forget_modules(program.main_dir)

@@ -1,0 +1,234 @@
+"""Audit logging: the log buckets, CloudTrail, GuardDuty, AWS Config and Security Hub (CIS standard).
+
+Each detective service is switchable per environment (`security_services` in environment.yaml).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from tenancy.buckets import ObjectLock, SecureBucket, SecureBucketArgs
+from tenancy.context import Tenancy, assume_role_policy, child, policy_json
+
+CIS_STANDARD = "standards/cis-aws-foundations-benchmark/v/3.0.0"
+
+
+@dataclass
+class AuditArgs:
+    kms_key_arn: pulumi.Input[str]
+    log_retention_days: int
+    object_lock_mode: str
+    guardduty: bool
+    config: bool
+    security_hub: bool
+
+
+def _service_write(
+    sid: str, service: str, bucket_arn: str, prefix: str, account: pulumi.Output[str]
+) -> list[Any]:
+    """The two statements a log-delivering AWS service needs on a bucket, scoped to this account."""
+    condition = {"StringEquals": {"aws:SourceAccount": account}}
+    return [
+        {
+            "Sid": f"{sid}AclCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
+            "Resource": bucket_arn,
+            "Condition": condition,
+        },
+        {
+            "Sid": f"{sid}Write",
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "s3:PutObject",
+            "Resource": account.apply(lambda a: f"{bucket_arn}/{prefix}/AWSLogs/{a}/*"),
+            "Condition": condition,
+        },
+    ]
+
+
+class AuditLogging(pulumi.ComponentResource):
+    access_logs: SecureBucket
+    audit_bucket: SecureBucket
+    trail: aws.cloudtrail.Trail
+
+    FLOW_LOG_PREFIX = "vpc-flow-logs"
+
+    def __init__(self, tenancy: Tenancy, args: AuditArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("jamaa:audit:AuditLogging", tenancy.name("audit"), None, opts)
+        account = tenancy.account_id
+
+        # Server access logs and ALB access logs land here. AWS accepts only SSE-S3 on a bucket that
+        # receives S3 server access logs, so this one bucket is AES256 rather than SSE-KMS.
+        access_name = tenancy.bucket_name("access-logs")
+        access_arn = f"arn:aws:s3:::{access_name}"
+        self.access_logs = SecureBucket(
+            tenancy,
+            SecureBucketArgs(
+                purpose="access-logs",
+                data_class="internal",
+                kms_key_arn=None,
+                access_log_bucket=None,
+                expiration_days=args.log_retention_days,
+                extra_statements=[
+                    {
+                        "Sid": "S3ServerAccessLogs",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "logging.s3.amazonaws.com"},
+                        "Action": "s3:PutObject",
+                        "Resource": f"{access_arn}/s3/*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                    },
+                    {
+                        "Sid": "AlbAccessLogs",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                        "Action": "s3:PutObject",
+                        "Resource": account.apply(lambda a: f"{access_arn}/alb/AWSLogs/{a}/*"),
+                    },
+                ],
+            ),
+            opts=child(self),
+        )
+
+        audit_name = tenancy.bucket_name("audit-logs")
+        audit_arn = f"arn:aws:s3:::{audit_name}"
+        self.audit_bucket = SecureBucket(
+            tenancy,
+            SecureBucketArgs(
+                purpose="audit-logs",
+                data_class="internal",
+                kms_key_arn=args.kms_key_arn,
+                access_log_bucket=access_name,
+                expiration_days=args.log_retention_days,
+                object_lock=ObjectLock(args.object_lock_mode, args.log_retention_days),
+                extra_statements=[
+                    *_service_write(
+                        "CloudTrail", "cloudtrail.amazonaws.com", audit_arn, "cloudtrail", account
+                    ),
+                    *_service_write("Config", "config.amazonaws.com", audit_arn, "config", account),
+                    *_service_write(
+                        "FlowLogs", "delivery.logs.amazonaws.com", audit_arn, self.FLOW_LOG_PREFIX, account
+                    ),
+                ],
+            ),
+            opts=child(self, depends_on=[self.access_logs]),
+        )
+
+        trail_name = tenancy.name("trail")
+        trail_logs = aws.cloudwatch.LogGroup(
+            tenancy.name("trail-logs"),
+            name=f"/jamaa/{tenancy.prefix}/cloudtrail",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            tags=tenancy.tags(tenancy.name("trail-logs")),
+            opts=child(self),
+        )
+        trail_role = aws.iam.Role(
+            tenancy.name("trail-role"),
+            name=tenancy.name("trail-to-logs"),
+            assume_role_policy=assume_role_policy("cloudtrail.amazonaws.com", account),
+            tags=tenancy.tags(tenancy.name("trail-role")),
+            opts=child(self),
+        )
+        aws.iam.RolePolicy(
+            tenancy.name("trail-role-policy"),
+            role=trail_role.id,
+            policy=policy_json(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": trail_logs.arn.apply(lambda arn: f"{arn}:log-stream:*"),
+                    }
+                ]
+            ),
+            opts=child(self),
+        )
+        self.trail = aws.cloudtrail.Trail(
+            trail_name,
+            name=trail_name,
+            s3_bucket_name=audit_name,
+            s3_key_prefix="cloudtrail",
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            enable_log_file_validation=True,
+            enable_logging=True,
+            kms_key_id=args.kms_key_arn,
+            cloud_watch_logs_group_arn=trail_logs.arn.apply(lambda arn: f"{arn}:*"),
+            cloud_watch_logs_role_arn=trail_role.arn,
+            tags=tenancy.tags(trail_name),
+            opts=child(self, depends_on=[self.audit_bucket]),
+        )
+
+        if args.guardduty:
+            aws.guardduty.Detector(
+                tenancy.name("guardduty"),
+                enable=True,
+                finding_publishing_frequency="FIFTEEN_MINUTES",
+                tags=tenancy.tags(tenancy.name("guardduty")),
+                opts=child(self),
+            )
+
+        if args.config:
+            config_role = aws.iam.Role(
+                tenancy.name("config-role"),
+                name=tenancy.name("config-recorder"),
+                assume_role_policy=assume_role_policy("config.amazonaws.com", account),
+                tags=tenancy.tags(tenancy.name("config-role")),
+                opts=child(self),
+            )
+            aws.iam.RolePolicyAttachment(
+                tenancy.name("config-role-managed"),
+                role=config_role.name,
+                policy_arn="arn:aws:iam::aws:policy/service-role/AWS_ConfigRole",
+                opts=child(self),
+            )
+            recorder = aws.cfg.Recorder(
+                tenancy.name("config-recorder"),
+                name=tenancy.name("config"),
+                role_arn=config_role.arn,
+                recording_group=aws.cfg.RecorderRecordingGroupArgs(
+                    all_supported=True, include_global_resource_types=True
+                ),
+                opts=child(self),
+            )
+            channel = aws.cfg.DeliveryChannel(
+                tenancy.name("config-delivery"),
+                name=tenancy.name("config"),
+                s3_bucket_name=audit_name,
+                s3_key_prefix="config",
+                s3_kms_key_arn=args.kms_key_arn,
+                snapshot_delivery_properties=aws.cfg.DeliveryChannelSnapshotDeliveryPropertiesArgs(
+                    delivery_frequency="TwentyFour_Hours"
+                ),
+                opts=child(self, depends_on=[recorder, self.audit_bucket]),
+            )
+            aws.cfg.RecorderStatus(
+                tenancy.name("config-recorder-status"),
+                name=recorder.name,
+                is_enabled=True,
+                opts=child(self, depends_on=[channel]),
+            )
+
+        if args.security_hub:
+            hub = aws.securityhub.Account(
+                tenancy.name("securityhub"),
+                enable_default_standards=False,
+                auto_enable_controls=True,
+                opts=child(self),
+            )
+            aws.securityhub.StandardsSubscription(
+                tenancy.name("securityhub-cis"),
+                standards_arn=f"arn:aws:securityhub:{tenancy.aws_region}::{CIS_STANDARD}",
+                opts=child(self, depends_on=[hub]),
+            )
+
+        self.register_outputs(
+            {"audit_bucket": audit_name, "access_log_bucket": access_name, "trail": self.trail.arn}
+        )
