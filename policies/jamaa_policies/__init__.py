@@ -1,0 +1,80 @@
+"""Jamaa's CrossGuard policies, importable without starting a policy server.
+
+`policies/__main__.py` assembles them into a `PolicyPack`; `jamaa policy check` evaluates the very
+same `pulumi_policy` objects offline. Import this package freely: only `PolicyPack(...)` starts a
+server, and it is only called in `policies/__main__.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+
+from jamaa_policies import (  # noqa: F401  (importing a family registers its policies)
+    backup,
+    detection,
+    ec2,
+    iam,
+    kms,
+    logging,
+    network,
+    rds,
+    residency,
+    s3,
+    tags,
+)
+from jamaa_policies.framework import FAMILIES, REGISTRY, PolicySpec
+from jamaa_policies.settings import Settings
+
+PACK_NAME = "jamaa"
+PACK_DESCRIPTION = (
+    "Jamaa: controls for Morocco's communes' regional AWS tenancies "
+    "(CIS AWS Foundations, AWS FSBP, Law 09-08, Law 05-20, Decree 2-24-921, DNSSI)."
+)
+
+Policy = ResourceValidationPolicy | StackValidationPolicy
+
+
+def specs() -> list[PolicySpec]:
+    """Every policy's metadata, by family then name."""
+    return sorted(REGISTRY.values(), key=lambda s: (FAMILIES.index(s.family), s.name))
+
+
+def build_policies(settings: Settings) -> list[Policy]:
+    """The pulumi_policy objects, their config defaults taken from `settings`."""
+    return [spec.build(settings) for spec in specs()]
+
+
+def initial_config(settings: Settings) -> dict[str, Any]:
+    """Each policy's config defaults, as the pack's initial config (what `pulumi preview` starts from)."""
+    config: dict[str, Any] = {}
+    for spec in specs():
+        values: dict[str, Any] = {
+            "enforcementLevel": spec.default_enforcement.value,
+            **spec.defaults(settings),
+        }
+        config[spec.name] = values
+    return config
+
+
+def default_settings(repo_root: Path | None = None) -> Settings:
+    """Settings from the repository's environments/ (the pack lives in <repo>/policies)."""
+    root = repo_root or Path(__file__).resolve().parents[2]
+    return Settings.from_environments(root / "environments")
+
+
+__all__ = [
+    "FAMILIES",
+    "PACK_DESCRIPTION",
+    "PACK_NAME",
+    "EnforcementLevel",
+    "Policy",
+    "PolicySpec",
+    "Settings",
+    "build_policies",
+    "default_settings",
+    "initial_config",
+    "specs",
+]

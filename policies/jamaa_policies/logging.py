@@ -1,0 +1,127 @@
+# ruff: noqa: E501  (policy descriptions, remediation steps and messages read better unwrapped)
+"""Audit logging: CloudTrail everywhere, tamper-evident, encrypted, and log groups kept long enough."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from jamaa_policies.framework import StackIndex, integer, resource_policy, stack_policy, truthy
+from jamaa_policies.settings import Settings
+
+TRAIL = "aws:cloudtrail/trail:Trail"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+@stack_policy(
+    name="cloudtrail-present",
+    family="logging",
+    description="The stack declares at least one CloudTrail trail with logging on.",
+    severity="high",
+    controls=["CLD-LOG-001"],
+    remediation="Add an aws.cloudtrail.Trail (multi-region, log file validation, KMS) to the audit-logging component.",
+)
+def cloudtrail_present(
+    args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
+) -> None:
+    trails = StackIndex(args.resources).of_type(TRAIL)
+    if not trails:
+        report("The stack has no CloudTrail trail.")
+        return
+    if not any(trail.props.get("enableLogging") is not False for trail in trails):
+        report("Every CloudTrail trail of the stack has logging turned off.")
+
+
+@resource_policy(
+    name="cloudtrail-multi-region",
+    family="logging",
+    types=[TRAIL],
+    description="CloudTrail trails are multi-region and include global service events.",
+    severity="high",
+    controls=["CLD-LOG-001"],
+    remediation="Set isMultiRegionTrail = true and includeGlobalServiceEvents = true.",
+)
+def multi_region(args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
+    if not truthy(args.props.get("isMultiRegionTrail")):
+        report("Trail is not multi-region.")
+    if args.props.get("includeGlobalServiceEvents") is False:
+        report("Trail leaves out global service events (IAM, STS).")
+
+
+@resource_policy(
+    name="cloudtrail-log-file-validation",
+    family="logging",
+    types=[TRAIL],
+    description="CloudTrail log file integrity validation is on.",
+    severity="high",
+    controls=["CLD-LOG-002"],
+    remediation="Set enableLogFileValidation = true.",
+)
+def log_file_validation(
+    args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
+) -> None:
+    if not truthy(args.props.get("enableLogFileValidation")):
+        report("Trail log file validation is off: tampering with logs would go unnoticed.")
+
+
+@resource_policy(
+    name="cloudtrail-kms-encryption",
+    family="logging",
+    types=[TRAIL],
+    description="CloudTrail logs are encrypted with a customer managed KMS key.",
+    severity="high",
+    controls=["CLD-LOG-003"],
+    remediation="Set kmsKeyId = the tenancy key ARN (its key policy must allow CloudTrail).",
+)
+def kms_encryption(args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
+    if not args.props.get("kmsKeyId"):
+        report("Trail logs are not encrypted with a KMS key (kmsKeyId unset).")
+
+
+@resource_policy(
+    name="cloudtrail-cloudwatch-logs",
+    family="logging",
+    types=[TRAIL],
+    description="CloudTrail trails deliver to CloudWatch Logs for alerting.",
+    severity="medium",
+    controls=["CLD-LOG-004"],
+    remediation="Set cloudWatchLogsGroupArn (with ':*') and cloudWatchLogsRoleArn.",
+)
+def cloudwatch_logs(
+    args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
+) -> None:
+    if not args.props.get("cloudWatchLogsGroupArn"):
+        report("Trail does not deliver to CloudWatch Logs.")
+
+
+def _retention(settings: Settings) -> dict[str, dict[str, Any]]:
+    floors = [settings.retention_floor_days[c] for c in settings.aws_data_classes]
+    return {
+        "min_retention_days": integer(
+            min(floors) if floors else 90, "Shortest log retention, in days (smallest data-class floor).", 1
+        )
+    }
+
+
+@resource_policy(
+    name="log-group-retention",
+    family="logging",
+    types=[LOG_GROUP],
+    description="CloudWatch log groups keep logs at least the national minimum and are KMS-encrypted.",
+    severity="medium",
+    controls=["CLD-LOG-005"],
+    remediation="Set retentionInDays (from the environment's log_retention_days) and kmsKeyId = the tenancy key.",
+    config=_retention,
+)
+def log_group_retention(
+    args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
+) -> None:
+    days = args.props.get("retentionInDays")
+    if days is not None and 0 < int(days) < int(config["min_retention_days"]):
+        report(f"Log group keeps logs {days} days, under the minimum of {config['min_retention_days']}.")
+    if days is None or int(days) == 0:
+        report("Log group has no retention set (logs kept forever, at unbounded cost and exposure).")
+    if not args.props.get("kmsKeyId"):
+        report("Log group is not encrypted with the tenancy KMS key.")

@@ -1,0 +1,472 @@
+# ruff: noqa: E501  (policy descriptions, remediation steps and messages read better unwrapped)
+"""S3: public access, TLS-only access, SSE-KMS, versioning, Object Lock, access logging.
+
+In pulumi-aws v7 most bucket settings are separate resources (BucketPublicAccessBlock,
+BucketServerSideEncryptionConfiguration, ...), so "every bucket has X" rules are stack policies:
+a bucket is compliant when a companion resource targeting it carries the right setting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from jamaa_policies.framework import (
+    Deferred,
+    StackIndex,
+    as_list,
+    bucket_identifiers,
+    covered,
+    environment_of,
+    get_path,
+    integer,
+    is_map,
+    label,
+    policy_document,
+    resource_policy,
+    stack_policy,
+    statements,
+    string_list,
+    tag_knobs,
+    tags_of,
+    truthy,
+)
+from jamaa_policies.settings import Settings
+
+BUCKET = "aws:s3/bucket:Bucket"
+PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+LOGGING = "aws:s3/bucketLogging:BucketLogging"
+OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_ACL = "aws:s3/bucketAcl:BucketAcl"
+TRAIL = "aws:cloudtrail/trail:Trail"
+
+PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+PUBLIC_GRANTEES = (
+    "http://acs.amazonaws.com/groups/global/AllUsers",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+)
+
+
+def _buckets(args: StackValidationArgs) -> tuple[StackIndex, list[PolicyResource]]:
+    index = StackIndex(args.resources)
+    return index, index.of_type(BUCKET)
+
+
+# --- public access -----------------------------------------------------------------------------
+
+
+@stack_policy(
+    name="s3-bucket-public-access-block",
+    family="s3",
+    description="Every S3 bucket has a public access block resource.",
+    severity="critical",
+    controls=["CLD-S3-001"],
+    remediation="Add an aws.s3.BucketPublicAccessBlock with bucket=<bucket>.id and all four flags true.",
+)
+def bucket_public_access_block(
+    args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
+) -> None:
+    index, buckets = _buckets(args)
+    blocks = index.of_type(PAB)
+    later = Deferred()
+    for bucket in buckets:
+
+        def check(bucket: PolicyResource = bucket) -> None:
+            if not covered(index, bucket, blocks, "bucket", bucket_identifiers):
+                report(f"{label(bucket)} has no BucketPublicAccessBlock.", bucket.urn)
+
+        later.attempt(check)
+    later.finish()
+
+
+@resource_policy(
+    name="s3-public-access-block-settings",
+    family="s3",
+    types=[PAB],
+    description="A bucket public access block turns on all four protections.",
+    severity="critical",
+    controls=["CLD-S3-001"],
+    remediation="Set blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets to true.",
+)
+def public_access_block_settings(
+    args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
+) -> None:
+    off = [flag for flag in PAB_FLAGS if not truthy(args.props.get(flag))]
+    if off:
+        report(f"Public access block leaves {', '.join(off)} off.")
+
+
+@resource_policy(
+    name="s3-no-public-acl",
+    family="s3",
+    types=[BUCKET_ACL],
+    description="No bucket ACL grants access to everyone or to any authenticated AWS user.",
+    severity="critical",
+    controls=["CLD-S3-002"],
+    remediation="Use the private canned ACL (or, better, BucketOwnerEnforced ownership and no ACL).",
+    config=lambda _s: {
+        "forbidden_acls": string_list(
+            ["public-read", "public-read-write", "authenticated-read"], "Canned ACLs refused."
+        )
+    },
+)
+def no_public_acl(args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
+    acl = args.props.get("acl")
+    if acl in config["forbidden_acls"]:
+        report(f"Bucket ACL '{acl}' makes objects public.")
+    grants = as_list(get_path(args.props, "accessControlPolicy", "grants"))
+    for grant in grants:
+        uri = get_path(grant, "grantee", "uri")
+        if uri in PUBLIC_GRANTEES:
+            report(f"Bucket ACL grants {get_path(grant, 'permission')} to {uri}.")
+
+
+def _public_principal(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    if is_map(principal):
+        aws = principal.get("AWS")
+        return aws == "*" or (isinstance(aws, list) and "*" in aws)
+    return False
+
+
+@resource_policy(
+    name="s3-policy-no-public-principal",
+    family="s3",
+    types=[BUCKET_POLICY],
+    description="No bucket policy allows everyone ('*') without a restricting condition.",
+    severity="critical",
+    controls=["CLD-S3-002"],
+    remediation="Name the principals (account roles, services) or add a condition (aws:SourceVpce, aws:PrincipalOrgID).",
+)
+def policy_no_public_principal(
+    args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
+) -> None:
+    document = policy_document(args.props.get("policy"))
+    if document is None:
+        report("Bucket policy is not a readable JSON policy document.")
+        return
+    for statement in statements(document):
+        if (
+            statement.get("Effect") == "Allow"
+            and _public_principal(statement.get("Principal"))
+            and not statement.get("Condition")
+        ):
+            report(f"Bucket policy statement {statement.get('Sid', '(no Sid)')} allows Principal '*'.")
+
+
+# --- TLS only ----------------------------------------------------------------------------------
+
+
+def _denies_insecure_transport(document: Mapping[str, Any]) -> bool:
+    for statement in statements(document):
+        if statement.get("Effect") != "Deny":
+            continue
+        condition = statement.get("Condition") or {}
+        for operator in ("Bool", "BoolIfExists"):
+            value = get_path(condition, operator, "aws:SecureTransport")
+            if str(value).lower() == "false":
+                return True
+    return False
+
+
+@stack_policy(
+    name="s3-tls-only-policy",
+    family="s3",
+    description="Every S3 bucket has a bucket policy denying requests not made over TLS.",
+    severity="high",
+    controls=["CLD-S3-003"],
+    remediation=(
+        "Attach a BucketPolicy with a Deny statement on s3:* for the bucket and its objects, "
+        'Condition {"Bool": {"aws:SecureTransport": "false"}}.'
+    ),
+)
+def tls_only_policy(args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
+    index, buckets = _buckets(args)
+    policies = index.of_type(BUCKET_POLICY)
+    later = Deferred()
+    for bucket in buckets:
+
+        def check(bucket: PolicyResource = bucket) -> None:
+            attached = covered(index, bucket, policies, "bucket", bucket_identifiers)
+            if not attached:
+                report(
+                    f"{label(bucket)} has no bucket policy, so plain HTTP requests are allowed.", bucket.urn
+                )
+                return
+            documents = [policy_document(p.props["policy"]) for p in attached]
+            if not any(d is not None and _denies_insecure_transport(d) for d in documents):
+                report(
+                    f"{label(bucket)}: its bucket policy does not deny aws:SecureTransport=false.", bucket.urn
+                )
+
+        later.attempt(check)
+    later.finish()
+
+
+# --- encryption --------------------------------------------------------------------------------
+
+
+def _sse_rules(resource_props: Mapping[str, Any]) -> list[Any]:
+    return [
+        get_path(rule, "applyServerSideEncryptionByDefault") for rule in as_list(resource_props.get("rules"))
+    ]
+
+
+@resource_policy(
+    name="s3-encryption-kms-algorithm",
+    family="s3",
+    types=[SSE],
+    description="Bucket default encryption uses SSE-KMS with a customer managed key.",
+    severity="high",
+    controls=["CLD-S3-004"],
+    remediation="Set rules[].applyServerSideEncryptionByDefault to sseAlgorithm aws:kms and kmsMasterKeyId <tenancy key ARN>.",
+)
+def encryption_kms_algorithm(
+    args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
+) -> None:
+    defaults = _sse_rules(args.props)
+    if not defaults or all(d is None for d in defaults):
+        report("Encryption configuration has no default encryption rule.")
+        return
+    for default in defaults:
+        if default is None:
+            continue
+        algorithm = default.get("sseAlgorithm")
+        if algorithm not in KMS_ALGORITHMS:
+            report(f"Default encryption uses {algorithm}, not aws:kms.")
+        elif not default.get("kmsMasterKeyId"):
+            report("SSE-KMS without kmsMasterKeyId uses the AWS managed key, not the tenancy key.")
+
+
+@stack_policy(
+    name="s3-bucket-encryption-kms",
+    family="s3",
+    description="Every S3 bucket has a default-encryption configuration using SSE-KMS.",
+    severity="high",
+    controls=["CLD-S3-004"],
+    remediation="Add an aws.s3.BucketServerSideEncryptionConfiguration for the bucket with aws:kms and the tenancy key.",
+)
+def bucket_encryption_kms(
+    args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
+) -> None:
+    index, buckets = _buckets(args)
+    configs = index.of_type(SSE)
+    later = Deferred()
+    for bucket in buckets:
+
+        def check(bucket: PolicyResource = bucket) -> None:
+            found = covered(index, bucket, configs, "bucket", bucket_identifiers)
+            if not found:
+                report(f"{label(bucket)} has no SSE-KMS default encryption configuration.", bucket.urn)
+                return
+            algorithms = [d.get("sseAlgorithm") for c in found for d in _sse_rules(c.props) if d is not None]
+            if not any(a in KMS_ALGORITHMS for a in algorithms):
+                report(
+                    f"{label(bucket)} is encrypted with {algorithms or 'nothing'}, not SSE-KMS.", bucket.urn
+                )
+
+        later.attempt(check)
+    later.finish()
+
+
+# --- versioning --------------------------------------------------------------------------------
+
+
+@resource_policy(
+    name="s3-versioning-enabled",
+    family="s3",
+    types=[VERSIONING],
+    description="A bucket versioning resource enables versioning (not Suspended or Disabled).",
+    severity="medium",
+    controls=["CLD-S3-005"],
+    remediation="Set versioningConfiguration.status to Enabled.",
+)
+def versioning_enabled(
+    args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
+) -> None:
+    status = get_path(args.props, "versioningConfiguration", "status")
+    if status != "Enabled":
+        report(f"Versioning status is {status!r}, not 'Enabled'.")
+
+
+@stack_policy(
+    name="s3-bucket-versioning",
+    family="s3",
+    description="Every S3 bucket has versioning enabled.",
+    severity="medium",
+    controls=["CLD-S3-005"],
+    remediation="Add an aws.s3.BucketVersioning for the bucket with status Enabled.",
+)
+def bucket_versioning(args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
+    index, buckets = _buckets(args)
+    versionings = index.of_type(VERSIONING)
+    later = Deferred()
+    for bucket in buckets:
+
+        def check(bucket: PolicyResource = bucket) -> None:
+            found = covered(index, bucket, versionings, "bucket", bucket_identifiers)
+            statuses = [get_path(v.props, "versioningConfiguration", "status") for v in found]
+            if "Enabled" not in statuses:
+                report(f"{label(bucket)} does not have versioning enabled.", bucket.urn)
+
+        later.attempt(check)
+    later.finish()
+
+
+# --- Object Lock -------------------------------------------------------------------------------
+
+
+def _lock_config(settings: Settings) -> dict[str, dict[str, Any]]:
+    return {
+        **tag_knobs(settings),
+        "name_patterns": string_list(
+            ["archive", "audit", "trail"],
+            "A bucket whose logical name contains one of these is an archive or audit-log bucket.",
+        ),
+        "purpose_tag": {"type": "string", "default": "jamaa:purpose", "description": "Purpose tag key."},
+        "purposes": string_list(["archive", "audit-log"], "Purpose tag values that require Object Lock."),
+        "compliance_mode_environments": string_list(
+            settings.environments_where("object_lock_mode", "COMPLIANCE"),
+            "Environments where the default retention must be in COMPLIANCE mode.",
+        ),
+    }
+
+
+def _needs_lock(bucket: PolicyResource, trail_buckets: set[str], config: Mapping[str, Any]) -> bool:
+    tags = tags_of(bucket.props)
+    if tags.get(config["purpose_tag"]) in config["purposes"]:
+        return True
+    if bucket.urn in trail_buckets:
+        return True
+    name = bucket.name.lower()
+    return any(re.search(re.escape(p), name) for p in config["name_patterns"])
+
+
+@stack_policy(
+    name="s3-object-lock-archive-logs",
+    family="s3",
+    description="Archive and audit-log buckets (CloudTrail targets included) have Object Lock with a default retention.",
+    severity="high",
+    controls=["CLD-S3-006"],
+    remediation=(
+        "Create the bucket with objectLockEnabled=true and add an aws.s3.BucketObjectLockConfiguration "
+        "with a default retention (COMPLIANCE mode in prod)."
+    ),
+    config=_lock_config,
+)
+def object_lock_archive_logs(
+    args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]
+) -> None:
+    index, buckets = _buckets(args)
+    locks = index.of_type(OBJECT_LOCK)
+    trail_buckets: set[str] = set()
+    later = Deferred()
+    for trail in index.of_type(TRAIL):
+
+        def mark(trail: PolicyResource = trail) -> None:
+            for bucket in index.targets(trail, "s3BucketName", buckets, bucket_identifiers):
+                trail_buckets.add(bucket.urn)
+
+        later.attempt(mark)
+    later.finish()  # which buckets are CloudTrail targets must be known before judging any
+    for bucket in buckets:
+        if not _needs_lock(bucket, trail_buckets, config):
+            continue
+
+        def check(bucket: PolicyResource = bucket) -> None:
+            if not truthy(bucket.props.get("objectLockEnabled")):
+                report(
+                    f"{label(bucket)} is an archive/audit-log bucket without objectLockEnabled.", bucket.urn
+                )
+                return
+            found = covered(index, bucket, locks, "bucket", bucket_identifiers)
+            retentions = [get_path(lock.props, "rule", "defaultRetention") for lock in found]
+            retentions = [r for r in retentions if r is not None]
+            if not retentions:
+                report(f"{label(bucket)} has Object Lock but no default retention rule.", bucket.urn)
+                return
+            if environment_of(bucket.props, config) in config["compliance_mode_environments"]:
+                modes = {r.get("mode") for r in retentions}
+                if "COMPLIANCE" not in modes:
+                    report(
+                        f"{label(bucket)}: default retention mode {sorted(map(str, modes))} "
+                        "must be COMPLIANCE in this environment.",
+                        bucket.urn,
+                    )
+
+        later.attempt(check)
+    later.finish()
+
+
+@resource_policy(
+    name="s3-object-lock-retention",
+    family="s3",
+    types=[OBJECT_LOCK],
+    description="An Object Lock configuration keeps objects at least the national minimum retention.",
+    severity="medium",
+    controls=["CLD-S3-006"],
+    remediation="Set rule.defaultRetention.days (or years) to at least the configured minimum.",
+    config=lambda s: {
+        "min_retention_days": integer(
+            min(s.retention_floor_days[c] for c in s.aws_data_classes),
+            "Minimum default retention, in days (the smallest data-class retention floor).",
+            1,
+        )
+    },
+)
+def object_lock_retention(
+    args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
+) -> None:
+    retention = get_path(args.props, "rule", "defaultRetention")
+    if retention is None:
+        report("Object Lock configuration has no default retention rule.")
+        return
+    days = retention.get("days")
+    years = retention.get("years")
+    total = int(days) if days is not None else int(years or 0) * 365
+    if total < int(config["min_retention_days"]):
+        report(f"Default retention is {total} days, under the minimum of {config['min_retention_days']}.")
+
+
+# --- access logging ----------------------------------------------------------------------------
+
+
+@stack_policy(
+    name="s3-access-logging",
+    family="s3",
+    description="Every S3 bucket, except the access-log buckets themselves, has server access logging.",
+    severity="medium",
+    controls=["CLD-S3-007"],
+    remediation="Add an aws.s3.BucketLogging for the bucket with targetBucket = the region's access-log bucket.",
+)
+def access_logging(args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
+    index, buckets = _buckets(args)
+    loggings = index.of_type(LOGGING)
+    later = Deferred()
+    log_targets: set[str] = set()
+    for logging in loggings:
+
+        def mark(logging: PolicyResource = logging) -> None:
+            for bucket in index.targets(logging, "targetBucket", buckets, bucket_identifiers):
+                log_targets.add(bucket.urn)
+
+        later.attempt(mark)
+    later.finish()  # the exempt log buckets must be known before judging any bucket
+    for bucket in buckets:
+        if bucket.urn in log_targets:
+            continue
+
+        def check(bucket: PolicyResource = bucket) -> None:
+            if not covered(index, bucket, loggings, "bucket", bucket_identifiers):
+                report(f"{label(bucket)} has no server access logging.", bucket.urn)
+
+        later.attempt(check)
+    later.finish()

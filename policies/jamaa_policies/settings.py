@@ -1,0 +1,84 @@
+"""National values the policies' config defaults come from (never hard-coded in a rule).
+
+`Settings.from_environments(root)` reads `environments/` through `jamaa.config`; each policy's config
+schema takes its defaults from here, and an operator can still override any knob per policy (the
+Pulumi policy-pack config file, or `jamaa policy check --config FILE`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DATA_CLASS_TAG = "jamaa:data-class"
+ENVIRONMENT_TAG = "jamaa:environment"
+CNDP_TAG = "jamaa:cndp-authorisation"
+
+
+@dataclass(frozen=True)
+class Settings:
+    primary_region: str
+    dr_region: str
+    allowed_regions: tuple[str, ...]
+    sovereign_locations: tuple[str, ...]
+    mandatory_tags: tuple[str, ...]
+    retention_floor_days: dict[str, int]
+    sovereign_only_classes: tuple[str, ...]
+    cndp_authorisations: tuple[dict[str, Any], ...]
+    # environment name -> settings the policies care about (security services, lock modes)
+    environments: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_environments(cls, root: Path) -> Settings:
+        from jamaa.config import load_environments
+
+        envs = load_environments(root, check_ledger=False)
+        national = envs.national
+        hosting = national.hosting
+        classes = national.data_classes
+        sovereign_only = tuple(
+            name
+            for name, policy in classes.items()
+            if getattr(policy, "sovereign_only", False) or name == "sensitive"
+        )
+        environments: dict[str, dict[str, Any]] = {}
+        for name, env in envs.environments.items():
+            services = env.security_services
+            environments[name] = {
+                "guardduty": services.guardduty,
+                "config": services.config,
+                "security_hub": services.security_hub,
+                "multi_az": env.database.multi_az,
+                "deletion_protection": env.database.deletion_protection,
+                "backup_vault_lock_mode": env.backup_vault_lock_mode,
+                "object_lock_mode": env.object_lock_mode,
+                "kms_deletion_window_days": env.kms_deletion_window_days,
+            }
+        return cls(
+            primary_region=hosting.primary_region,
+            dr_region=hosting.dr_region,
+            allowed_regions=tuple(hosting.allowed_regions),
+            sovereign_locations=tuple(loc.id for loc in hosting.sovereign_locations),
+            mandatory_tags=tuple(national.mandatory_tags),
+            retention_floor_days={name: p.retention_floor_days for name, p in classes.items()},
+            sovereign_only_classes=sovereign_only,
+            cndp_authorisations=tuple(
+                {
+                    "reference": a.reference,
+                    "regions": list(a.regions),
+                    "expires": a.expires.isoformat(),
+                }
+                for a in national.cndp_authorisations
+            ),
+            environments=environments,
+        )
+
+    def environments_where(self, key: str, value: Any = True) -> list[str]:
+        """Names of the environments whose setting `key` equals `value` (e.g. multi_az: True)."""
+        return sorted(name for name, env in self.environments.items() if env.get(key) == value)
+
+    @property
+    def aws_data_classes(self) -> list[str]:
+        """Data classes that may live in AWS at all (everything but the sovereign-only ones)."""
+        return sorted(c for c in self.retention_floor_days if c not in self.sovereign_only_classes)
