@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from jamaa import environments_cli
+from jamaa.inventory import cli as inventory_cli
 
 app = typer.Typer(
     name="jamaa",
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 
 environments_cli.register(app)
+inventory_cli.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,212 @@
+"""`jamaa inventory`: EC2 instances by their jamaa:* tags → Ansible inventory, against moto on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from jamaa.cli import app
+from jamaa.inventory.ec2 import hosts_from_reservations
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def launch(ec2: Any, subnet: str, name: str | None, **tags: str) -> str:
+    all_tags = dict(tags)
+    if name:
+        all_tags["Name"] = name
+    result = ec2.run_instances(
+        ImageId="ami-12c6146b",
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.small",
+        SubnetId=subnet,
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in all_tags.items()]}
+        ],
+    )
+    return str(result["Instances"][0]["InstanceId"])
+
+
+@pytest.fixture
+def fleet(ec2: Any) -> dict[str, str]:
+    """Casablanca-Settat prod: a shared-pool server, a dedicated one (Anfa), and neighbours to leave out."""
+    vpc = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.6.1.0/24", AvailabilityZone="eu-south-2a")
+    sid = subnet["Subnet"]["SubnetId"]
+    base = {"jamaa:region": "MA-06", "jamaa:environment": "prod"}
+    ids = {
+        "pool": launch(ec2, sid, "ma-06-prod-pool-1", **base, **{"jamaa:data-class": "internal"}),
+        "anfa": launch(
+            ec2,
+            sid,
+            "ma-06-prod-c1410101",
+            **base,
+            **{"jamaa:data-class": "personal", "jamaa:commune": "c1410101"},
+        ),
+        "staging": launch(
+            ec2,
+            sid,
+            "ma-06-staging-pool-1",
+            **{**base, "jamaa:environment": "staging"},
+            **{"jamaa:data-class": "internal"},
+        ),
+        "other_region": launch(
+            ec2,
+            sid,
+            "ma-07-prod-pool-1",
+            **{**base, "jamaa:region": "MA-07"},
+            **{"jamaa:data-class": "internal"},
+        ),
+        "untagged": launch(ec2, sid, "someone-elses"),
+        "gone": launch(ec2, sid, "ma-06-prod-old", **base, **{"jamaa:data-class": "internal"}),
+    }
+    ec2.terminate_instances(InstanceIds=[ids["gone"]])
+    return ids
+
+
+def inventory(endpoint: str, *args: str) -> Any:
+    result = runner.invoke(
+        app, ["inventory", "--region", "MA-06", "--env", "prod", "--endpoint-url", endpoint, *args]
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_region_environment_selected_by_tags(moto_endpoint: str, fleet: dict[str, str]) -> None:
+    answer = json.loads(inventory(moto_endpoint, "--list"))
+    assert set(answer["_meta"]["hostvars"]) == {"ma-06-prod-pool-1", "ma-06-prod-c1410101"}
+    assert sorted(answer["commune_servers"]["hosts"]) == ["ma-06-prod-c1410101", "ma-06-prod-pool-1"]
+    assert answer["dedicated_servers"]["hosts"] == ["ma-06-prod-c1410101"]
+    assert answer["shared_pool"]["hosts"] == ["ma-06-prod-pool-1"]
+    assert answer["commune_c1410101"]["hosts"] == ["ma-06-prod-c1410101"]
+    assert answer["data_class_personal"]["hosts"] == ["ma-06-prod-c1410101"]
+    assert answer["region_ma_06"]["hosts"] == answer["env_prod"]["hosts"]
+    anfa = answer["_meta"]["hostvars"]["ma-06-prod-c1410101"]
+    assert anfa["jamaa_instance_id"] == fleet["anfa"]
+    assert anfa["jamaa_communes"] == ["c1410101"]
+    assert anfa["ansible_host"].startswith("10.6.1.")
+    assert anfa["jamaa_availability_zone"] == "eu-south-2a"
+    assert set(answer["all"]["children"]) >= {"commune_servers", "region_ma_06", "ungrouped"}
+
+
+def test_ssm_connection_and_host_query(moto_endpoint: str, fleet: dict[str, str]) -> None:
+    one = json.loads(inventory(moto_endpoint, "--connection", "ssm", "--host", "ma-06-prod-pool-1"))
+    assert one["ansible_host"] == fleet["pool"]
+    assert one["ansible_connection"] == "community.aws.aws_ssm"
+    assert one["ansible_aws_ssm_region"] == "eu-south-2"
+    assert json.loads(inventory(moto_endpoint, "--host", "not-a-host")) == {}
+
+
+def test_yaml_inventory_file_is_what_ansible_reads(
+    moto_endpoint: str, fleet: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "ma-06-prod.yml"
+    path.write_text(inventory(moto_endpoint, "--format", "yaml"))
+    assert "ma-06-prod-pool-1" in yaml.safe_load(path.read_text())["all"]["hosts"]
+    graph = ansible_inventory(["-i", str(path), "--list"])
+    assert sorted(graph["commune_servers"]["hosts"]) == ["ma-06-prod-c1410101", "ma-06-prod-pool-1"]
+    assert graph["_meta"]["hostvars"]["ma-06-prod-c1410101"]["jamaa_data_class"] == "personal"
+
+
+def ansible_inventory(args: list[str], **env: str) -> Any:
+    proc = subprocess.run(
+        [str(REPO / ".venv/bin/ansible-inventory"), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "ANSIBLE_LOCALHOST_WARNING": "False", **env},
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_usable_as_ansible_dynamic_inventory_script(
+    moto_endpoint: str, fleet: dict[str, str], tmp_path: Path
+) -> None:
+    """Ansible's script plugin calls the executable with --list; region and env come from the environment."""
+    script = tmp_path / "ma-06-prod.sh"
+    script.write_text(f'#!/bin/sh\nexec {REPO / ".venv/bin/jamaa"} inventory "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    graph = ansible_inventory(
+        ["-i", str(script), "--list"],
+        ANSIBLE_INVENTORY_ENABLED="script",
+        JAMAA_REGION="MA-06",
+        JAMAA_ENV="prod",
+        JAMAA_EC2_ENDPOINT_URL=moto_endpoint,
+    )
+    assert sorted(graph["commune_servers"]["hosts"]) == ["ma-06-prod-c1410101", "ma-06-prod-pool-1"]
+    assert graph["_meta"]["hostvars"]["ma-06-prod-pool-1"]["jamaa_region"] == "MA-06"
+
+
+def test_mis_tagged_instance_stops_the_run(moto_endpoint: str, ec2: Any) -> None:
+    vpc = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
+    sid = ec2.create_subnet(VpcId=vpc, CidrBlock="10.6.1.0/24")["Subnet"]["SubnetId"]
+    base = {"jamaa:region": "MA-06", "jamaa:environment": "prod"}
+    bad = launch(ec2, sid, "ma-06-prod-x", **base, **{"jamaa:data-class": "secret", "jamaa:commune": "anfa"})
+    result = runner.invoke(
+        app, ["inventory", "--region", "MA-06", "--env", "prod", "--endpoint-url", moto_endpoint]
+    )
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert f"ec2:{bad}: tag jamaa:commune: 'anfa' is not a commune id (c + 7 digits)" in lines
+    assert any(line.startswith(f"ec2:{bad}: tag jamaa:data-class: 'secret' is not one of") for line in lines)
+
+
+def test_duplicate_names_are_refused() -> None:
+    tags = [
+        {"Key": "Name", "Value": "srv"},
+        {"Key": "jamaa:data-class", "Value": "internal"},
+    ]
+    reservations = [{"Instances": [{"InstanceId": "i-1", "Tags": tags}, {"InstanceId": "i-2", "Tags": tags}]}]
+    with pytest.raises(Exception, match=r"ec2:i-2: tag Name: 'srv' is also the name of i-1"):
+        hosts_from_reservations(reservations)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--region", "Casablanca"], "--region: 'CASABLANCA': expected a region code MA-01 … MA-12"),
+        (["--connection", "telnet"], "--connection: 'telnet': expected ssh or ssm"),
+        (["--env", "dev"], "--env: 'dev': no environments/dev/environment.yaml (known: lab, prod, staging)"),
+    ],
+)
+def test_bad_arguments_one_line_exit_2(args: list[str], message: str, aws_env: None) -> None:
+    base = {"--region": "MA-06", "--env": "prod", "--aws-region": "eu-south-2"}
+    if args[0] == "--env":
+        base.pop("--aws-region")
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    result = runner.invoke(app, ["inventory", *[x for kv in base.items() for x in kv]])
+    assert result.exit_code == 2
+    assert result.output.strip() == message
+
+
+def test_unreachable_endpoint_is_one_line(aws_env: None) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "inventory",
+            "--region",
+            "MA-06",
+            "--env",
+            "prod",
+            "--aws-region",
+            "eu-south-2",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith("EC2 eu-south-2 at http://127.0.0.1:9: cannot list instances:")
+    assert len(result.output.strip().splitlines()) == 1
