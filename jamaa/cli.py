@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from jamaa import environments_cli
+from jamaa.audit import cli as audit_cli
 from jamaa.inventory import cli as inventory_cli
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 
 environments_cli.register(app)
+audit_cli.register(app)
 inventory_cli.register(app)
 
 

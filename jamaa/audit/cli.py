@@ -1,0 +1,112 @@
+"""`jamaa audit --region R [--endpoint-url URL]`: the post-deploy audit of a live account (boto3).
+
+Text (a table) or JSON; exit 1 when any invariant fails, 0 when none does. Checks the endpoint cannot
+answer are listed as `cannot-check` with the reason, never counted as passed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import boto3
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jamaa.audit.checks import Auditor, Expectations, Finding
+from jamaa.clikit import fails_cleanly
+from jamaa.config import Environments, load_environments
+from jamaa.errors import ConfigError
+
+console = Console()
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def expectations_for(envs: Environments, env: str, max_age_hours: float) -> Expectations:
+    """Retention per cloud data class: the environment's figure, never below the national floor."""
+    if env not in envs.environments:
+        raise ConfigError(
+            [f"{envs.root}: --env: unknown environment {env!r} ({', '.join(sorted(envs.environments))})"]
+        )
+    settings = envs.environments[env]
+    retention: dict[str, int] = {}
+    for name, policy in envs.national.data_classes.items():
+        if policy.sovereign_only:
+            continue  # never in AWS: no AWS Backup plan to expect
+        retention[str(name)] = max(policy.retention_floor_days, settings.backup_retention_days.get(name, 0))
+    return Expectations(retention_days=retention, max_recovery_point_age=timedelta(hours=max_age_hours))
+
+
+def summary(findings: list[Finding]) -> dict[str, int]:
+    counts = {"pass": 0, "fail": 0, "cannot-check": 0}
+    for finding in findings:
+        counts[finding.status] += 1
+    return counts
+
+
+def render_json(region: str, env: str, endpoint: str | None, findings: list[Finding]) -> str:
+    document = {
+        "region": region,
+        "environment": env,
+        "endpoint_url": endpoint,
+        "summary": summary(findings),
+        "findings": [f.model_dump() for f in findings],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_table(region: str, findings: list[Finding]) -> Table:
+    table = Table(title=f"jamaa audit — {region}")
+    for column in ("status", "control", "check", "resource", "detail"):
+        table.add_column(column, overflow="fold")
+    style = {"pass": "green", "fail": "bold red", "cannot-check": "yellow"}
+    for f in sorted(findings, key=lambda f: ({"fail": 0, "cannot-check": 1, "pass": 2}[f.status], f.control)):
+        table.add_row(f"[{style[f.status]}]{f.status}[/]", f.control, f.check, f.resource, f.detail)
+    return table
+
+
+def audit(
+    region: Annotated[str, typer.Option("--region", help="AWS region of the tenancy (e.g. eu-south-2)")],
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option("--endpoint-url", help="another AWS-compatible endpoint (tests: moto's server)"),
+    ] = None,
+    env: Annotated[str, typer.Option("--env", help="environment whose backup retention applies")] = "prod",
+    environments: Annotated[Path, typer.Option(help="environments directory")] = Path("environments"),
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = OutputFormat.text,
+    out: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
+    max_recovery_age_hours: Annotated[
+        float, typer.Option(help="newest recovery point of a protected resource may be at most this old")
+    ] = 26.0,
+) -> None:
+    """Audit a live account's tenancy invariants; exit 1 on any failed invariant."""
+    envs = load_environments(environments, check_ledger=False)
+    expectations = expectations_for(envs, env, max_recovery_age_hours)
+    session = boto3.Session(region_name=region)
+    findings = Auditor(session, expectations, endpoint_url=endpoint_url).run()
+    document = render_json(region, env, endpoint_url, findings)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(document)
+    if output_format is OutputFormat.json:
+        typer.echo(document, nl=False)
+    else:
+        console.print(render_table(region, findings))
+        counts = summary(findings)
+        console.print(
+            f"pass: {counts['pass']}, fail: {counts['fail']}, cannot-check: {counts['cannot-check']}"
+        )
+    if any(f.status == "fail" for f in findings):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("audit")(fails_cleanly(audit))
