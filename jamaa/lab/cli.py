@@ -1,0 +1,196 @@
+"""`jamaa lab …`: the image, the hosts, and the whole chain on them (`jamaa lab run`, i.e. `make lab`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jamaa.clikit import fails_cleanly
+from jamaa.lab.profile import DEFAULT_PROFILE
+
+lab_app = typer.Typer(
+    name="lab",
+    help="A local lab of real Debian hosts (containers, one VM, an attacker, S3) for the whole chain.",
+    no_args_is_help=True,
+)
+# wide enough for the tables in CI logs and `make lab` output when stdout is not a terminal
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+ProfileOpt = Annotated[
+    str,
+    typer.Option("--profile", "-p", help="environments/lab/profile.yaml, or profile.NAME.yaml for NAME"),
+]
+EnvOpt = Annotated[Path, typer.Option("--environments", help="the environments directory")]
+
+
+class _Progress:
+    """A Rich status line for the long steps, with the time each step started."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.status = console.status("starting")
+
+    def __enter__(self) -> _Progress:
+        self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.status.__exit__(None, None, None)
+
+    def __call__(self, message: str) -> None:
+        elapsed = time.monotonic() - self.started
+        console.log(f"[dim]{elapsed:6.1f}s[/] {message}", highlight=False)
+        self.status.update(message)
+
+
+@lab_app.command("image")
+def image_command(
+    profile: ProfileOpt = DEFAULT_PROFILE,
+    environments: EnvOpt = Path("environments"),
+    suite: Annotated[
+        str | None, typer.Option(help="override the profile's Debian suite: trixie (13) or bookworm (12)")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="rebuild even when the cached image is valid")] = False,
+) -> None:
+    """Build the lab's Debian image (or find it in the cache, $JAMAA_CACHE or /var/cache/jamaa)."""
+    _image(profile, environments, suite, force)
+
+
+@fails_cleanly
+def _image(profile_name: str, environments: Path, suite: str | None, force: bool) -> None:
+    from jamaa.errors import ConfigError
+    from jamaa.lab.image import ImageBuilder, describe
+    from jamaa.lab.profile import SUITES, load_named_profile
+    from jamaa.lab.system import cache_dir
+
+    profile = load_named_profile(environments, profile_name)
+    if suite is not None:
+        if suite not in SUITES:
+            raise ConfigError([f"--suite: {suite!r}: not one of {', '.join(SUITES)}"])
+        profile = profile.model_copy(update={"suite": suite})
+    started = time.monotonic()
+    with _Progress() as note:
+        images = ImageBuilder(profile, cache_dir(), note=note).ensure(force=force)
+    table = Table(title=f"Lab image ({profile.suite}) in {time.monotonic() - started:.1f} s")
+    for column in ("artefact", "path", "digest", "this run"):
+        table.add_column(column)
+    kinds = {"base rootfs": "base", "attacker layer": "attacker", "VM disk": "vm"}
+    for name, path, digest in describe(images):
+        table.add_row(name, str(path), digest[:16], "built" if kinds[name] in images.built else "cached")
+    console.print(table)
+
+
+@lab_app.command("up")
+def up_command(profile: ProfileOpt = DEFAULT_PROFILE, environments: EnvOpt = Path("environments")) -> None:
+    """Bring the lab up (a no-op when it already is) and write its inventory and ssh config."""
+    _up(profile, environments)
+
+
+@fails_cleanly
+def _up(profile_name: str, environments: Path) -> None:
+    from jamaa.lab.lab import Lab
+
+    with _Progress() as note:
+        result = Lab(environments, note=note).up(profile_name)
+    if result.already_up:
+        console.print(f"The lab (profile {result.state.profile}) is already up; nothing to do.")
+    else:
+        console.print(f"The lab (profile {result.profile.name}) is up in {result.seconds:.1f} s.")
+    _print_hosts(environments, {name: "running" for name in result.state.hosts})
+
+
+def _print_hosts(environments: Path, live: dict[str, str] | None = None) -> None:
+    from jamaa.lab.generated import INVENTORY, SSH_CONFIG, s3_endpoints
+    from jamaa.lab.lab import Lab
+
+    lab = Lab(environments)
+    state, status = lab.status() if live is None else (None, live)
+    if state is None:
+        from jamaa.lab.state import load_state
+
+        state = load_state(lab.dir)
+    if state is None:
+        console.print("The lab is down.")
+        return
+    table = Table(title=f"Lab hosts (profile {state.profile}, Debian {state.suite})")
+    for column in ("host", "kind", "role", "groups", "LAN address", "SSH", "state"):
+        table.add_column(column)
+    for name, host in state.hosts.items():
+        ssh = f"127.0.0.1:{host.ssh_port}" if host.ssh_port else f"via netns {host.netns}"
+        table.add_row(
+            name, host.kind, host.role, ",".join(host.groups), host.lan_ip, ssh, status.get(name, "?")
+        )
+    endpoints = s3_endpoints(state)
+    table.add_row(
+        "s3",
+        "moto",
+        "object storage",
+        "s3",
+        endpoints["lan"],
+        endpoints["controller"],
+        status.get("s3", "running"),
+    )
+    console.print(table)
+    generated = Path(state.generated)
+    console.print(f"inventory: {generated / INVENTORY}\nssh config: {generated / SSH_CONFIG}")
+
+
+@lab_app.command("status")
+def status_command(environments: EnvOpt = Path("environments")) -> None:
+    """Show the lab's hosts and what each says now."""
+    _print_hosts(environments)
+
+
+@lab_app.command("ssh", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def ssh_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Argument(help="a lab host (see `jamaa lab status`)")],
+) -> None:
+    """Open a shell on a lab host (extra arguments: a command to run there)."""
+    _ssh(host, list(ctx.args))
+
+
+@fails_cleanly
+def _ssh(host: str, command: list[str]) -> None:
+    from jamaa.errors import ConfigError
+    from jamaa.lab.generated import SSH_CONFIG
+    from jamaa.lab.lab import lab_dir
+    from jamaa.lab.state import load_state
+
+    state = load_state(lab_dir())
+    if state is None:
+        raise ConfigError(["the lab is down: run `jamaa lab up` first"])
+    if host not in state.hosts:
+        raise ConfigError([f"HOST: {host!r}: not a lab host (hosts: {', '.join(state.hosts)})"])
+    config = str(Path(state.generated) / SSH_CONFIG)
+    os.execvp("ssh", ["ssh", "-F", config, host, *command])
+
+
+@lab_app.command("down")
+def down_command(environments: EnvOpt = Path("environments")) -> None:
+    """Stop every lab host and service, unmount, delete the namespaces. Safe to run twice."""
+    _down(environments)
+
+
+@fails_cleanly
+def _down(environments: Path) -> None:
+    from jamaa.lab.lab import Lab, leftovers
+
+    started = time.monotonic()
+    with console.status("taking the lab down"):
+        done = Lab(environments).down()
+    for line in done:
+        console.print(f"  {line}", highlight=False)
+    left = leftovers()
+    if left:
+        from jamaa.lab.system import LabError
+
+        raise LabError("lab down: still there: " + ", ".join(left))
+    console.print(f"The lab is down ({time.monotonic() - started:.1f} s); nothing left behind.")

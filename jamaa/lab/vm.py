@@ -1,0 +1,155 @@
+"""The lab's virtual machine: QEMU (TCG software emulation; KVM only when asked and working).
+
+The VM boots the kernel and initrd copied out of its own disk image, from a qcow2 overlay over the
+cached disk (each boot attempt starts from a fresh overlay). Two NICs: QEMU's user-mode NAT (the way
+out to Debian's archive, and SSH on a loopback port forward) and a tap device on the LAN bridge. The
+kernel command line carries the host's name (`systemd.hostname=`) and LAN address (`jamaa.lan=MAC,IP/N`,
+turned into a networkd file by the image's `jamaa-lab-net` unit).
+
+Boots under TCG are not always clean (an early oops was seen once in a few boots): with `panic=1` and
+`-no-reboot` a panic ends QEMU, the serial log is watched for "Kernel panic", and a boot that does not
+answer SSH in time is retried on a fresh overlay, up to `vm.boot_attempts` times.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from jamaa.lab.image import Images
+from jamaa.lab.network import attach_tap, ssh_banner
+from jamaa.lab.profile import HostSpec, Profile
+from jamaa.lab.state import HostRecord, LabState, ProcessRecord
+from jamaa.lab.system import LabError, is_alive, owner_env, run, start_time, stop_pid
+
+TAP_PREFIX = "jlab-vtap"
+PANIC_MARKS = ("Kernel panic", "end Kernel panic", "Fatal exception")
+
+
+def vm_dir(lab_dir: Path, name: str) -> Path:
+    return lab_dir / "hosts" / name
+
+
+def _mac(prefix: str, index: int) -> str:
+    return f"{prefix}:{index // 256:02x}:{index % 256:02x}"
+
+
+def start_vm(
+    state: LabState,
+    lab_dir: Path,
+    profile: Profile,
+    host: HostSpec,
+    index: int,
+    images: Images,
+    ssh_port: int,
+) -> None:
+    """Launch one boot attempt (QEMU daemonizes); `wait_vm` watches it."""
+    if images.vm is None:
+        raise LabError(f"{host.name}: the VM disk was not built")
+    directory = vm_dir(lab_dir, host.name)
+    directory.mkdir(parents=True, exist_ok=True)
+    record = state.hosts.get(host.name)
+    if record is None:
+        record = HostRecord(
+            name=host.name,
+            kind="vm",
+            role=host.role,
+            lan_ip=str(host.lan_ip),
+            netns=None,
+            ssh_port=ssh_port,
+            communes=list(host.communes),
+            groups=host.ansible_groups,
+        )
+        state.hosts[host.name] = record
+    overlay = directory / "disk.qcow2"
+    overlay.unlink(missing_ok=True)
+    run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", images.vm.disk.resolve(), overlay])
+    console = lab_dir / "logs" / f"{host.name}.console.log"
+    console.unlink(missing_ok=True)
+    pidfile = directory / "qemu.pid"
+    pidfile.unlink(missing_ok=True)
+    tap = f"{TAP_PREFIX}{index}"
+    run(["ip", "link", "del", tap], check=False)
+    run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"])
+    lan_mac = _mac("52:54:00:77", index)
+    cmdline = (
+        f"root=/dev/vda rw console=ttyS0 panic=1 systemd.hostname={host.name} "
+        f"jamaa.lan={lan_mac},{host.lan_ip}/{profile.lan.cidr.prefixlen}"
+    )
+    accel = "kvm" if profile.vm.accel == "kvm" else "tcg,tb-size=256"
+    argv = [
+        "qemu-system-x86_64", "-name", host.name, "-accel", accel, "-cpu", profile.vm.cpu_model,
+        "-m", str(profile.vm.memory_mb), "-smp", str(profile.vm.cpus),
+        "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+        "-kernel", str(images.vm.kernel), "-initrd", str(images.vm.initrd), "-append", cmdline,
+        "-drive", f"file={overlay},if=virtio,format=qcow2,cache=unsafe",
+        "-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-pci,rng=rng0",
+        "-netdev", f"user,id=nat,hostfwd=tcp:127.0.0.1:{ssh_port}-:22",
+        "-device", f"virtio-net-pci,netdev=nat,mac={_mac('52:54:00:12', index)}",
+        "-netdev", f"tap,id=lan,ifname={tap},script=no,downscript=no",
+        "-device", f"virtio-net-pci,netdev=lan,mac={lan_mac}",
+        "-serial", f"file:{console}", "-monitor", "none",
+        "-daemonize", "-pidfile", str(pidfile),
+    ]  # fmt: skip
+    log = lab_dir / "logs" / f"{host.name}.qemu.log"
+    try:
+        run(argv, log=log, timeout=60, env=owner_env(lab_dir))
+        pid = int(pidfile.read_text().strip())
+        state.processes.append(ProcessRecord(name=f"qemu:{host.name}", pid=pid, started=start_time(pid)))
+        attach_tap(tap)
+    except (LabError, OSError, ValueError) as error:
+        run(["ip", "link", "del", tap], check=False)
+        raise LabError(f"{host.name}: QEMU did not start: {error} (see {log})") from None
+    record.boots += 1
+
+
+def stop_vm(state: LabState, name: str) -> None:
+    record = state.process(f"qemu:{name}")
+    if record is not None:
+        stop_pid(record.pid, record.started, grace=10.0)
+
+
+def wait_vm(
+    state: LabState,
+    lab_dir: Path,
+    profile: Profile,
+    host: HostSpec,
+    index: int,
+    images: Images,
+    note: Callable[[str], None],
+) -> float:
+    """Wait for the VM's SSH; retry a panicked or silent boot. Returns seconds since the last start."""
+    record = state.hosts[host.name]
+    assert record.ssh_port is not None
+    console = lab_dir / "logs" / f"{host.name}.console.log"
+    problems: list[str] = []
+    while True:
+        started = time.monotonic()
+        process = state.process(f"qemu:{host.name}")
+        deadline = started + profile.vm.boot_timeout_s
+        failure = None
+        while time.monotonic() < deadline:
+            text = console.read_text(errors="replace") if console.exists() else ""
+            mark = next((m for m in PANIC_MARKS if m in text), None)
+            if mark is not None:
+                failure = f"boot {record.boots}: {mark!r} on the serial console"
+                break
+            if process is None or not is_alive(process.pid, process.started):
+                failure = f"boot {record.boots}: QEMU exited"
+                break
+            if ssh_banner(record.ssh_port):
+                return time.monotonic() - started
+            time.sleep(1.0)
+        else:
+            failure = f"boot {record.boots}: no SSH within {profile.vm.boot_timeout_s} s"
+        problems.append(failure)
+        stop_vm(state, host.name)
+        if console.exists():
+            console.rename(console.with_name(f"{host.name}.console.boot{record.boots}.log"))
+        if record.boots >= profile.vm.boot_attempts:
+            raise LabError(
+                f"{host.name}: VM did not boot: {'; '.join(problems)} (serial logs in {console.parent})"
+            )
+        note(f"{host.name}: {failure}; booting again")
+        start_vm(state, lab_dir, profile, host, index, images, record.ssh_port)
