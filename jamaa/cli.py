@@ -12,9 +12,6 @@ from jamaa import environments_cli
 from jamaa.audit import cli as audit_cli
 from jamaa.inventory import cli as inventory_cli
 from jamaa.lab.cli import lab_app
-from jamaa.plan import cli as plan_cli
-from jamaa.report import cli as report_cli
-from jamaa.verify import cli as verify_cli
 
 app = typer.Typer(
     name="jamaa",
@@ -27,10 +24,7 @@ app = typer.Typer(
 environments_cli.register(app)
 audit_cli.register(app)
 inventory_cli.register(app)
-verify_cli.register(app)
-report_cli.register(app)
 app.add_typer(lab_app)
-plan_cli.register(app)
 
 
 def main() -> None:
