@@ -21,7 +21,7 @@ lab_app = typer.Typer(
     no_args_is_help=True,
 )
 # wide enough for the tables in CI logs and `make lab` output when stdout is not a terminal
-console = Console(width=None if sys.stdout.isatty() else 160)
+console = Console(width=None if sys.stdout.isatty() else 160, log_path=False)
 
 ProfileOpt = Annotated[
     str,
@@ -194,3 +194,43 @@ def _down(environments: Path) -> None:
 
         raise LabError("lab down: still there: " + ", ".join(left))
     console.print(f"The lab is down ({time.monotonic() - started:.1f} s); nothing left behind.")
+
+
+@lab_app.command("run")
+def run_command(profile: ProfileOpt = DEFAULT_PROFILE, environments: EnvOpt = Path("environments")) -> None:
+    """The whole chain on the lab (`make lab`): validate → plan → policy → lab up → site.yml →
+    baseline → report. Stages not built yet say so; the lab stays up afterwards."""
+    _run(profile, environments)
+
+
+@fails_cleanly
+def _run(profile_name: str, environments: Path) -> None:
+    from jamaa.lab.chain import Context, chain_passed, run_chain
+
+    repo = Path.cwd()
+    started = time.monotonic()
+    with _Progress() as note:
+        ctx = Context(repo, environments, profile_name, repo / "out" / "lab", note)
+        results = run_chain(ctx)
+    table = Table(title=f"jamaa lab run (profile {profile_name}): {time.monotonic() - started:.0f} s")
+    for column in ("stage", "result", "time", "detail", "log"):
+        table.add_column(column)
+    colours = {"passed": "green", "failed": "red", "skipped": "yellow", "not built yet": "dim"}
+    for result in results:
+        outcome = result.outcome
+        log = str(outcome.log.relative_to(repo)) if outcome.log else ""
+        table.add_row(
+            result.stage.name,
+            f"[{colours[outcome.status]}]{outcome.status}[/]",
+            f"{result.seconds:.1f} s",
+            outcome.detail,
+            log,
+        )
+    console.print(table)
+    if any(r.stage.name == "lab-up" and r.outcome.status == "passed" for r in results):
+        console.print(
+            "The lab stays up: `jamaa lab status`, `jamaa lab ssh srv-01`; "
+            "take it down with `jamaa lab down`."
+        )
+    if not chain_passed(results):
+        raise typer.Exit(1)

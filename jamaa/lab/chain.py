@@ -1,0 +1,210 @@
+"""`jamaa lab run` (`make lab`): the whole chain on the lab, each stage that exists run for real.
+
+A stage is a name, a prerequisite (a file, an importable module, or a `jamaa` command that must
+exist), what it runs, and which earlier stages it needs to have passed. A stage whose prerequisite
+is missing says "not built yet" and counts neither as passed nor as failed; a stage whose needed
+stage failed says so and does not run. Other parts of Jamaa plug in by adding a `Stage` to `STAGES`
+(or by `register(stage)` before `run_chain`).
+
+Each command stage's output goes to `out/lab/NN-STAGE.log`; the summary names it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Status = Literal["passed", "failed", "not built yet", "skipped"]
+Note = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Context:
+    repo: Path  # the repository root (commands run there)
+    environments: Path
+    profile: str
+    out: Path  # where stage logs go
+    note: Note
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What must exist for a stage to run: files, importable modules, `jamaa` sub-commands."""
+
+    files: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()
+    commands: tuple[tuple[str, ...], ...] = ()
+
+    def missing(self, repo: Path) -> list[str]:
+        absent = [f"file {f}" for f in self.files if not (repo / f).exists()]
+        absent += [f"module {m}" for m in self.modules if not _importable(m)]
+        absent += [f"command `jamaa {' '.join(c)}`" for c in self.commands if not jamaa_has_command(c)]
+        return absent
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    detail: str = ""
+    log: Path | None = None
+
+
+@dataclass
+class Stage:
+    name: str
+    description: str
+    requires: Requirement = field(default_factory=Requirement)
+    # a command, run in the repository root; "{python}" is this Python, "{bin}" its bin directory
+    argv: Sequence[str] = ()
+    action: Callable[[Context], Outcome] | None = None  # or a function, run in-process
+    needs: tuple[str, ...] = ()  # stages that must have passed (or not exist) for this one to run
+
+    def run(self, ctx: Context, index: int) -> Outcome:
+        if self.action is not None:
+            return self.action(ctx)
+        log = ctx.out / f"{index:02d}-{self.name}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        bin_dir = str(Path(sys.executable).parent)
+        argv = [sys.executable if a == "{python}" else a.replace("{bin}", bin_dir) for a in self.argv]
+        with log.open("w") as out:
+            out.write(f"$ {' '.join(argv)}\n")
+            out.flush()
+            code = subprocess.call(argv, cwd=ctx.repo, stdout=out, stderr=subprocess.STDOUT)
+        if code == 0:
+            return Outcome("passed", log=log)
+        return Outcome("failed", f"exit {code}: {_last_line(log)}", log)
+
+
+@dataclass(frozen=True)
+class StageResult:
+    stage: Stage
+    outcome: Outcome
+    seconds: float
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def jamaa_has_command(path: Sequence[str]) -> bool:
+    """Whether `jamaa PATH…` is a registered command (walks the Typer app's click tree)."""
+    import typer
+
+    from jamaa.cli import app
+
+    command = typer.main.get_command(app)
+    for part in path:
+        commands = getattr(command, "commands", None)  # only groups have sub-commands
+        if not isinstance(commands, dict) or part not in commands:
+            return False
+        command = commands[part]
+    return True
+
+
+def _last_line(log: Path) -> str:
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1][:160] if lines else "(no output)"
+
+
+def _lab_up(ctx: Context) -> Outcome:
+    from jamaa.errors import JamaaError
+    from jamaa.lab.lab import Lab
+
+    try:
+        result = Lab(ctx.environments, note=ctx.note).up(ctx.profile)
+    except JamaaError as error:
+        return Outcome("failed", str(error).splitlines()[0])
+    hosts = ", ".join(result.state.hosts)
+    how = "already up" if result.already_up else f"up in {result.seconds:.1f} s"
+    return Outcome("passed", f"{how}: {hosts}")
+
+
+LAB_INVENTORY = "environments/lab/generated/inventory.ini"
+
+STAGES: list[Stage] = [
+    Stage(
+        "validate",
+        "validate the environments (config, catalogue, waivers)",
+        Requirement(commands=(("validate",),)),
+        argv=("{python}", "-m", "jamaa.cli", "validate", "environments"),
+    ),
+    Stage(
+        "plan",
+        "offline plan of the `lab` stack (Pulumi program under mocks)",
+        Requirement(commands=(("plan",),)),
+        argv=("{python}", "-m", "jamaa.cli", "plan", "lab", "--quiet"),
+        needs=("validate",),
+    ),
+    Stage(
+        "policy",
+        "policy check of the `lab` stack's plan (CrossGuard pack, offline)",
+        Requirement(commands=(("policy", "check"),)),
+        argv=("{python}", "-m", "jamaa.cli", "policy", "check", "lab"),
+        needs=("validate",),
+    ),
+    Stage("lab-up", "bring the lab's hosts up", action=_lab_up, needs=("validate",)),
+    Stage(
+        "converge",
+        "playbooks/site.yml against the lab inventory",
+        Requirement(files=("playbooks/site.yml",)),
+        argv=("{bin}/ansible-playbook", "-i", LAB_INVENTORY, "playbooks/site.yml"),
+        needs=("lab-up",),
+    ),
+    Stage(
+        "baseline",
+        "baseline suite (testinfra) against the lab's servers",
+        Requirement(files=("tests/baseline/test_host_controls.py",), commands=(("verify",),)),
+        argv=("{python}", "-m", "jamaa.cli", "verify", "--env", "lab", "--inventory", LAB_INVENTORY),
+        needs=("lab-up",),
+    ),
+    Stage(
+        "report",
+        "evidence report of the lab (HTML + JSON)",
+        Requirement(commands=(("report",),)),
+        argv=("{python}", "-m", "jamaa.cli", "report", "--env", "lab", "--out", "out/report/lab"),
+        needs=("validate",),
+    ),
+]
+
+
+def register(stage: Stage, *, before: str | None = None) -> None:
+    """Add a stage (before the named one, else at the end)."""
+    names = [s.name for s in STAGES]
+    if stage.name in names:
+        raise ValueError(f"stage {stage.name!r} is already registered")
+    STAGES.insert(names.index(before) if before in names else len(STAGES), stage)
+
+
+def run_chain(ctx: Context, stages: Sequence[Stage] | None = None) -> list[StageResult]:
+    results: list[StageResult] = []
+    status: dict[str, Status] = {}
+    for index, stage in enumerate(stages if stages is not None else STAGES, start=1):
+        started = time.monotonic()
+        blocked = [n for n in stage.needs if status.get(n) in ("failed", "skipped")]
+        missing = stage.requires.missing(ctx.repo)
+        if blocked:
+            outcome = Outcome("skipped", f"needs {', '.join(blocked)}, which did not pass")
+        elif missing:
+            outcome = Outcome("not built yet", "missing " + ", ".join(missing))
+        else:
+            ctx.note(f"stage {stage.name}: {stage.description}")
+            try:
+                outcome = stage.run(ctx, index)
+            except Exception as error:  # a stage's crash is that stage's failure, not the chain's
+                outcome = Outcome("failed", f"{type(error).__name__}: {error}")
+        status[stage.name] = outcome.status
+        results.append(StageResult(stage, outcome, time.monotonic() - started))
+    return results
+
+
+def chain_passed(results: Sequence[StageResult]) -> bool:
+    return not any(r.outcome.status in ("failed", "skipped") for r in results)
