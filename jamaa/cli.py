@@ -12,6 +12,7 @@ from jamaa import environments_cli
 from jamaa.audit import cli as audit_cli
 from jamaa.inventory import cli as inventory_cli
 from jamaa.lab.cli import lab_app
+from jamaa.policy.cli import policy_app
 
 app = typer.Typer(
     name="jamaa",
@@ -25,6 +26,7 @@ environments_cli.register(app)
 audit_cli.register(app)
 inventory_cli.register(app)
 app.add_typer(lab_app)
+app.add_typer(policy_app, name="policy")
 
 
 def main() -> None:

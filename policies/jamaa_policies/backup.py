@@ -92,7 +92,7 @@ def vault_lock(args: StackValidationArgs, report: ReportViolation, config: Mappi
                     vault.urn,
                 )
                 return
-            if environment_of(vault.props, config) in config["compliance_mode_environments"] and not any(
+            if environment_of(vault, config) in config["compliance_mode_environments"] and not any(
                 lock.props.get("changeableForDays") is not None for lock in found
             ):
                 report(
@@ -167,7 +167,7 @@ def plan_retention_floor(
     args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
     floors: Mapping[str, int] = config["retention_floor_days"]
-    data_class = data_class_of(args.props, config)
+    data_class = data_class_of(args, config)
     if data_class is None:
         report("Backup plan has no data class tag: its retention floor is unknown.")
         return
@@ -259,7 +259,7 @@ def _stateful(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def _selected(resource: PolicyResource, selection: PolicyResource) -> bool:
-    tags = tags_of(resource.props)
+    tags = tags_of(resource)
     for tag in as_list(selection.props.get("selectionTags")):
         if str(get_path(tag, "type")).upper() == "STRINGEQUALS" and tags.get(
             str(get_path(tag, "key"))

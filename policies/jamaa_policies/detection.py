@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
+from pulumi_policy.proxy import UnknownValueError
 
 from jamaa_policies.framework import StackIndex, environment_of, stack_policy, string_list, tag_knobs
 from jamaa_policies.settings import Settings
@@ -37,8 +38,8 @@ def stack_environment(resources: list[PolicyResource], config: Mapping[str, Any]
     counts: Counter[str] = Counter()
     for resource in resources:
         try:
-            environment = environment_of(resource.props, config)
-        except Exception:  # an unknown tag value says nothing about the environment
+            environment = environment_of(resource, config)
+        except UnknownValueError:  # an unknown tag value says nothing about the environment
             continue
         if environment:
             counts[environment] += 1

@@ -246,23 +246,41 @@ def get_path(props: Mapping[str, Any], *path: str | int) -> Any:
     return current
 
 
-def tags_of(props: Mapping[str, Any]) -> dict[str, str]:
-    """The resource's tags (explicit `tags`, then `tagsAll` when the engine reports it)."""
+def _tag_map(value: Any) -> dict[str, str]:
+    if isinstance(value, str):  # provider inputs arrive JSON-encoded
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return {}
+    if not is_map(value):
+        return {}
+    return {str(k): value[k] for k in value}
+
+
+def tags_of(resource: Any) -> dict[str, str]:
+    """A resource's effective tags: its provider's default tags, then `tagsAll`, then `tags`.
+
+    `resource` is anything with `props` (and maybe `provider`): ResourceValidationArgs or a
+    PolicyResource. pulumi-aws merges a provider's `defaultTags` into every taggable resource.
+    """
     merged: dict[str, str] = {}
+    provider = getattr(resource, "provider", None)
+    if provider is not None:
+        defaults = provider.props.get("defaultTags")
+        merged.update(_tag_map(_tag_map(defaults).get("tags") if defaults is not None else None))
+    props = resource.props
     for key in ("tagsAll", "tags"):
         if key in props and props[key] is not None:
-            value = props[key]
-            if is_map(value):
-                merged.update({str(k): value[k] for k in value})
+            merged.update(_tag_map(props[key]))
     return merged
 
 
-def environment_of(props: Mapping[str, Any], config: Mapping[str, Any]) -> str | None:
-    return tags_of(props).get(str(config.get("environment_tag", "jamaa:environment")))
+def environment_of(resource: Any, config: Mapping[str, Any]) -> str | None:
+    return tags_of(resource).get(str(config.get("environment_tag", "jamaa:environment")))
 
 
-def data_class_of(props: Mapping[str, Any], config: Mapping[str, Any]) -> str | None:
-    return tags_of(props).get(str(config.get("data_class_tag", "jamaa:data-class")))
+def data_class_of(resource: Any, config: Mapping[str, Any]) -> str | None:
+    return tags_of(resource).get(str(config.get("data_class_tag", "jamaa:data-class")))
 
 
 def policy_document(value: Any) -> Mapping[str, Any] | None:

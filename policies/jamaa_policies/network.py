@@ -40,8 +40,11 @@ def _admin_ports(_settings: Settings) -> dict[str, dict[str, Any]]:
         "admin_ports": {
             "type": "array",
             "items": {"type": "integer", "minimum": 0, "maximum": 65535},
-            "default": [22, 3389, 5985, 5986],
-            "description": "Remote administration ports (SSH, RDP, WinRM) never open to the world.",
+            "default": [22, 3389],
+            "description": (
+                "Remote administration ports never open to the world (CIS: SSH 22, RDP 3389; add "
+                "e.g. WinRM 5985/5986 where NACL rules do not need the ephemeral range)."
+            ),
         }
     }
 

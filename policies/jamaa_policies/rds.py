@@ -105,7 +105,7 @@ def backup_retention(
     args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
     floors: Mapping[str, int] = config["retention_floor_days"]
-    data_class = data_class_of(args.props, config)
+    data_class = data_class_of(args, config)
     floor = floors.get(data_class, max(floors.values())) if data_class else max(floors.values())
     required = min(int(floor), int(config["max_native_days"]))
     period = args.props.get("backupRetentionPeriod")
@@ -141,7 +141,7 @@ def _environment_knob(key: str, what: str) -> Any:
 def deletion_protection(
     args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
-    environment = environment_of(args.props, config)
+    environment = environment_of(args, config)
     if environment not in config["environments"]:
         args.not_applicable(f"environment {environment!r} does not require deletion protection")
     if not truthy(args.props.get("deletionProtection")):
@@ -159,7 +159,7 @@ def deletion_protection(
     config=_environment_knob("multi_az", "Multi-AZ"),
 )
 def multi_az(args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
-    environment = environment_of(args.props, config)
+    environment = environment_of(args, config)
     if environment not in config["environments"]:
         args.not_applicable(f"environment {environment!r} does not require Multi-AZ")
     if not truthy(args.props.get("multiAz")):

@@ -104,7 +104,7 @@ def sensitive_not_in_aws(
 ) -> None:
     if not args.resource_type.startswith("aws:"):
         return
-    data_class = data_class_of(args.props, config)
+    data_class = data_class_of(args, config)
     if data_class in config["sovereign_only_classes"]:
         report(f"Data class {data_class} may not be hosted in AWS; use a sovereign location.")
 
@@ -154,7 +154,7 @@ def personal_data_cndp(
 ) -> None:
     if not args.resource_type.startswith("aws:"):
         return
-    data_class = data_class_of(args.props, config)
+    data_class = data_class_of(args, config)
     if data_class not in config["abroad_classes"]:
         return
     region = region_of(args) or config["default_region"]
@@ -164,7 +164,7 @@ def personal_data_cndp(
         for a in config["authorisations"]
         if region in a.get("regions", []) and str(a.get("expires", "")) >= today
     ]
-    reference = tags_of(args.props).get(config["authorisation_tag"])
+    reference = tags_of(args).get(config["authorisation_tag"])
     if reference is not None:
         recorded = {a.get("reference"): a for a in config["authorisations"]}
         if reference not in recorded:

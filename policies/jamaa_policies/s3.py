@@ -221,15 +221,15 @@ def _sse_rules(resource_props: Mapping[str, Any]) -> list[Any]:
 
 
 @resource_policy(
-    name="s3-encryption-kms-algorithm",
+    name="s3-encryption-configuration",
     family="s3",
     types=[SSE],
-    description="Bucket default encryption uses SSE-KMS with a customer managed key.",
+    description="Bucket default-encryption configurations declare a default rule, and SSE-KMS rules name the tenancy key.",
     severity="high",
     controls=["CLD-S3-004"],
     remediation="Set rules[].applyServerSideEncryptionByDefault to sseAlgorithm aws:kms and kmsMasterKeyId <tenancy key ARN>.",
 )
-def encryption_kms_algorithm(
+def encryption_configuration(
     args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
 ) -> None:
     defaults = _sse_rules(args.props)
@@ -240,16 +240,31 @@ def encryption_kms_algorithm(
         if default is None:
             continue
         algorithm = default.get("sseAlgorithm")
-        if algorithm not in KMS_ALGORITHMS:
-            report(f"Default encryption uses {algorithm}, not aws:kms.")
-        elif not default.get("kmsMasterKeyId"):
+        if algorithm in KMS_ALGORITHMS and not default.get("kmsMasterKeyId"):
             report("SSE-KMS without kmsMasterKeyId uses the AWS managed key, not the tenancy key.")
+        elif algorithm not in (*KMS_ALGORITHMS, "AES256"):
+            report(f"Unknown default encryption algorithm {algorithm!r}.")
+
+
+def _log_targets(index: StackIndex, buckets: list[PolicyResource]) -> set[str]:
+    """URNs of the buckets that receive server access logs (raises if that cannot be decided)."""
+    targets: set[str] = set()
+    later = Deferred()
+    for logging in index.of_type(LOGGING):
+
+        def mark(logging: PolicyResource = logging) -> None:
+            for bucket in index.targets(logging, "targetBucket", buckets, bucket_identifiers):
+                targets.add(bucket.urn)
+
+        later.attempt(mark)
+    later.finish()
+    return targets
 
 
 @stack_policy(
     name="s3-bucket-encryption-kms",
     family="s3",
-    description="Every S3 bucket has a default-encryption configuration using SSE-KMS.",
+    description="Every S3 bucket encrypts by default with SSE-KMS (access-log target buckets: SSE-S3, the only kind S3 log delivery supports).",
     severity="high",
     controls=["CLD-S3-004"],
     remediation="Add an aws.s3.BucketServerSideEncryptionConfiguration for the bucket with aws:kms and the tenancy key.",
@@ -259,16 +274,18 @@ def bucket_encryption_kms(
 ) -> None:
     index, buckets = _buckets(args)
     configs = index.of_type(SSE)
+    log_targets = _log_targets(index, buckets)
     later = Deferred()
     for bucket in buckets:
 
         def check(bucket: PolicyResource = bucket) -> None:
             found = covered(index, bucket, configs, "bucket", bucket_identifiers)
             if not found:
-                report(f"{label(bucket)} has no SSE-KMS default encryption configuration.", bucket.urn)
+                report(f"{label(bucket)} has no default encryption configuration.", bucket.urn)
                 return
             algorithms = [d.get("sseAlgorithm") for c in found for d in _sse_rules(c.props) if d is not None]
-            if not any(a in KMS_ALGORITHMS for a in algorithms):
+            accepted = (*KMS_ALGORITHMS, "AES256") if bucket.urn in log_targets else KMS_ALGORITHMS
+            if not any(a in accepted for a in algorithms):
                 report(
                     f"{label(bucket)} is encrypted with {algorithms or 'nothing'}, not SSE-KMS.", bucket.urn
                 )
@@ -341,7 +358,7 @@ def _lock_config(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def _needs_lock(bucket: PolicyResource, trail_buckets: set[str], config: Mapping[str, Any]) -> bool:
-    tags = tags_of(bucket.props)
+    tags = tags_of(bucket)
     if tags.get(config["purpose_tag"]) in config["purposes"]:
         return True
     if bucket.urn in trail_buckets:
@@ -393,7 +410,7 @@ def object_lock_archive_logs(
             if not retentions:
                 report(f"{label(bucket)} has Object Lock but no default retention rule.", bucket.urn)
                 return
-            if environment_of(bucket.props, config) in config["compliance_mode_environments"]:
+            if environment_of(bucket, config) in config["compliance_mode_environments"]:
                 modes = {r.get("mode") for r in retentions}
                 if "COMPLIANCE" not in modes:
                     report(
@@ -450,16 +467,8 @@ def object_lock_retention(
 def access_logging(args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
     index, buckets = _buckets(args)
     loggings = index.of_type(LOGGING)
+    log_targets = _log_targets(index, buckets)  # exempt: a log bucket does not log into itself
     later = Deferred()
-    log_targets: set[str] = set()
-    for logging in loggings:
-
-        def mark(logging: PolicyResource = logging) -> None:
-            for bucket in index.targets(logging, "targetBucket", buckets, bucket_identifiers):
-                log_targets.add(bucket.urn)
-
-        later.attempt(mark)
-    later.finish()  # the exempt log buckets must be known before judging any bucket
     for bucket in buckets:
         if bucket.urn in log_targets:
             continue

@@ -37,7 +37,7 @@ def taggable_types() -> frozenset[str]:
 def mandatory_tags(args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
     if args.resource_type not in taggable_types():
         return
-    tags = tags_of(args.props)
+    tags = tags_of(args)
     missing = [key for key in config["mandatory_tags"] if not str(tags.get(key) or "").strip()]
     if missing:
         report(f"Missing mandatory tag(s): {', '.join(missing)}.")
@@ -59,6 +59,6 @@ def mandatory_tags(args: ResourceValidationArgs, report: ReportViolation, config
 def data_class_tag(args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
     if args.resource_type not in taggable_types():
         return
-    data_class = data_class_of(args.props, config)
+    data_class = data_class_of(args, config)
     if data_class is not None and data_class not in config["data_classes"]:
         report(f"Data class {data_class!r} is not one of {', '.join(config['data_classes'])}.")
