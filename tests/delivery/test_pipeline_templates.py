@@ -1,0 +1,260 @@
+"""The pipeline templates users adopt: valid against GitHub's and GitLab's schemas, lint-clean, complete
+(every stack of environments/ in the matrix), and exactly what `jamaa pipelines render` generates."""
+
+from __future__ import annotations
+
+import copy
+import importlib.resources
+import json
+import shutil
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from typer.testing import CliRunner
+from yamllint import linter
+from yamllint.config import YamlLintConfig
+
+from jamaa.cli import app
+from jamaa.config import load_environments
+from jamaa.delivery.pipelines import GITHUB, GITLAB, YAMLLINT_CONFIG, build_spec, drift, render_all
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+class GitLabLoader(yaml.SafeLoader):
+    """GitLab's `!reference [job, key]` tag read as the list it names."""
+
+
+GitLabLoader.add_constructor(
+    "!reference", lambda loader, node: ["!reference", *loader.construct_sequence(node)]
+)
+
+
+def load_github() -> dict[Any, Any]:
+    data: dict[Any, Any] = yaml.safe_load((REPO / GITHUB).read_text(encoding="utf-8"))
+    return data
+
+
+def load_gitlab() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.load((REPO / GITLAB).read_text(encoding="utf-8"), Loader=GitLabLoader)
+    return data
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    """check-jsonschema's vendored copies of SchemaStore's schemas: no network at test time."""
+    vendor = importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+    loaded: dict[str, Any] = json.loads((vendor / f"{name}.json").read_text(encoding="utf-8"))
+    return loaded
+
+
+def schema_errors(name: str, document: Any) -> list[str]:
+    validator = jsonschema.Draft7Validator(schema(name))
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+
+
+@pytest.fixture(scope="module")
+def envs() -> Any:
+    return load_environments(REPO / "environments")
+
+
+@pytest.fixture(scope="module")
+def region_stacks(envs: Any) -> list[str]:
+    return [
+        f"{code.lower()}-{env}"
+        for env, settings in envs.environments.items()
+        if not settings.region
+        for code in envs.regions
+    ]
+
+
+# --- generated, not hand-written -------------------------------------------------------------
+
+
+def test_committed_templates_are_the_generated_ones() -> None:
+    assert drift(REPO, render_all(build_spec(REPO))) == []
+
+
+def test_stacks_are_the_pulumi_stacks(envs: Any) -> None:
+    files = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in REPO.glob("Pulumi.*.yaml"))
+    assert sorted(envs.stack_names()) == files
+    assert len(files) == 25
+
+
+# --- structure: the vendored JSON schemas ----------------------------------------------------
+
+
+def test_github_workflow_matches_schema() -> None:
+    assert schema_errors("github-workflows", load_github()) == []
+
+
+def test_gitlab_ci_matches_schema() -> None:
+    assert schema_errors("gitlab-ci", load_gitlab()) == []
+
+
+def test_schemas_catch_broken_pipelines() -> None:
+    """The schema check can fail: a job without a runner, a job with an unknown `when`."""
+    github = copy.deepcopy(load_github())
+    del github["jobs"]["lint"]["runs-on"]
+    github["jobs"]["unit"]["strategy"] = {"matrix": "not-a-matrix"}
+    assert schema_errors("github-workflows", github)
+    gitlab = copy.deepcopy(load_gitlab())
+    gitlab["lint"]["when"] = "sometimes"
+    assert any("sometimes" in error for error in schema_errors("gitlab-ci", gitlab))
+
+
+def test_yamllint_clean() -> None:
+    config = YamlLintConfig(file=str(REPO / YAMLLINT_CONFIG))
+    for path in (REPO / GITHUB, REPO / GITLAB, REPO / YAMLLINT_CONFIG):
+        problems = list(linter.run(path.read_text(encoding="utf-8"), config, str(path)))
+        assert problems == [], f"{path}: {[str(p) for p in problems]}"
+    broken = "a: 1\na: 2\n"
+    assert any(p.rule == "key-duplicates" for p in linter.run(broken, config))
+
+
+# --- GitHub: what runs, in which order, behind which gate ---------------------------------------
+
+
+def steps_text(job: dict[str, Any]) -> str:
+    return "\n".join(str(step.get("run", "")) + str(step.get("uses", "")) for step in job["steps"])
+
+
+def test_github_triggers_and_lint(region_stacks: list[str]) -> None:
+    workflow = load_github()
+    assert set(workflow["on"]) >= {"pull_request", "push"}
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    lint = steps_text(workflow["jobs"]["lint"])
+    for tool in ("ruff check", "ruff format --check", "mypy", "ansible-lint", "yamllint"):
+        assert tool in lint
+    assert "pytest" in steps_text(workflow["jobs"]["unit"])
+
+
+def test_github_matrix_has_every_stack(envs: Any, region_stacks: list[str]) -> None:
+    jobs = load_github()["jobs"]
+    plan = jobs["plan-policy"]
+    assert plan["strategy"]["matrix"]["stack"] == envs.stack_names()
+    assert plan["permissions"]["security-events"] == "write"
+    text = steps_text(plan)
+    assert "jamaa plan" in text and "--format sarif" in text and "--format junit" in text
+    assert "github/codeql-action/upload-sarif" in text
+    assert sorted(jobs["preview"]["strategy"]["matrix"]["stack"]) == sorted(region_stacks)
+    assert "--policy-pack policies" in steps_text(jobs["preview"])
+    assert "JAMAA_AWS_ROLE_ARN" in jobs["preview"]["if"]
+
+
+def test_github_up_is_gated_per_region_stack(region_stacks: list[str]) -> None:
+    jobs = load_github()["jobs"]
+    ups = {name: job for name, job in jobs.items() if name.startswith("up-")}
+    deployed = [stack for job in ups.values() for stack in job["strategy"]["matrix"]["stack"]]
+    assert sorted(deployed) == sorted(region_stacks)
+    for name, job in ups.items():
+        assert job["environment"] == "${{ matrix.stack }}", name  # required reviewers per stack
+        assert "refs/heads/main" in job["if"] and "push" in job["if"]
+        assert "pulumi up" in steps_text(job)
+    assert "up-staging" in jobs["up-prod"]["needs"]  # prod after staging
+    for env in ("staging", "prod"):
+        converge = jobs[f"converge-{env}"]
+        assert converge["needs"] == [f"up-{env}"]
+        text = steps_text(converge)
+        assert text.index("jamaa inventory") < text.index("ansible-playbook") < text.index("jamaa verify")
+        assert len(converge["strategy"]["matrix"]["region"]) == 12
+
+
+# --- GitLab ------------------------------------------------------------------------------------
+
+
+def test_gitlab_matrix_and_lint(envs: Any, region_stacks: list[str]) -> None:
+    ci = load_gitlab()
+    rules = ci["workflow"]["rules"]
+    assert any("merge_request_event" in rule["if"] for rule in rules)
+    assert any("CI_DEFAULT_BRANCH" in rule["if"] for rule in rules)
+    lint = "\n".join(ci["lint"]["script"])
+    for tool in ("ruff check", "ruff format --check", "mypy", "ansible-lint", "yamllint"):
+        assert tool in lint
+    assert ci["plan-policy"]["parallel"]["matrix"] == [{"STACK": envs.stack_names()}]
+    assert ci["plan-policy"]["artifacts"]["reports"]["junit"].endswith("$STACK.junit.xml")
+    assert "out/policy/$STACK.sarif" in ci["plan-policy"]["artifacts"]["paths"]
+    assert sorted(ci["preview"]["parallel"]["matrix"][0]["STACK"]) == sorted(region_stacks)
+    assert "--policy-pack policies" in " ".join(ci["preview"]["script"])
+
+
+def test_gitlab_manual_deploy_per_region_stack(region_stacks: list[str]) -> None:
+    ci = load_gitlab()
+    assert ci[".deploy"]["rules"] == [
+        {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $JAMAA_AWS_ROLE_ARN", "when": "manual"}
+    ]
+    deploys = {name.removeprefix("deploy:"): job for name, job in ci.items() if name.startswith("deploy:")}
+    assert sorted(deploys) == sorted(region_stacks)
+    for stack, job in deploys.items():
+        assert job["extends"] == ".deploy"
+        assert job["environment"]["name"] == stack and job["resource_group"] == stack
+        assert ci[f"converge:{stack}"]["needs"] == [f"deploy:{stack}"]
+        if stack.endswith("-prod"):
+            staging = stack.replace("-prod", "-staging")
+            assert {"job": f"converge:{staging}"} in job["needs"]
+    converge = "\n".join(ci[".converge"]["script"])
+    assert (
+        converge.index("jamaa inventory")
+        < converge.index("ansible-playbook")
+        < converge.index("jamaa verify")
+    )
+
+
+# --- the generator --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    for name in ("pyproject.toml", "Makefile"):
+        shutil.copy(REPO / name, tmp_path / name)
+    shutil.copytree(
+        REPO / "environments", tmp_path / "environments", ignore=shutil.ignore_patterns("generated")
+    )
+    return tmp_path
+
+
+def test_new_environment_reaches_every_matrix(repo_copy: Path) -> None:
+    """Add an environment: its 12 stacks appear, deployed before prod, with no hand edit."""
+    prod = (repo_copy / "environments/prod/environment.yaml").read_text(encoding="utf-8")
+    (repo_copy / "environments/preprod").mkdir()
+    (repo_copy / "environments/preprod/environment.yaml").write_text(
+        prod.replace("name: prod", "name: preprod")
+    )
+    result = runner.invoke(app, ["pipelines", "render", "--repo", str(repo_copy)])
+    assert result.exit_code == 0, result.output
+    github = yaml.safe_load((repo_copy / GITHUB).read_text(encoding="utf-8"))
+    assert "ma-07-preprod" in github["jobs"]["plan-policy"]["strategy"]["matrix"]["stack"]
+    assert github["jobs"]["up-prod"]["needs"] == ["preview", "up-staging"]
+    assert github["jobs"]["up-staging"]["needs"] == ["preview", "up-preprod"]
+    assert schema_errors("github-workflows", github) == []
+    gitlab = yaml.load((repo_copy / GITLAB).read_text(encoding="utf-8"), Loader=GitLabLoader)
+    assert "deploy:ma-07-preprod" in gitlab and schema_errors("gitlab-ci", gitlab) == []
+    check = runner.invoke(app, ["pipelines", "render", "--repo", str(repo_copy), "--check"])
+    assert check.exit_code == 0, check.output
+
+
+def test_check_reports_drift_one_line_each(repo_copy: Path) -> None:
+    assert runner.invoke(app, ["pipelines", "render", "--repo", str(repo_copy)]).exit_code == 0
+    path = repo_copy / GITLAB
+    path.write_text(path.read_text(encoding="utf-8").replace("- ma-05-prod\n", ""), encoding="utf-8")
+    (repo_copy / GITHUB).unlink()
+    result = runner.invoke(app, ["pipelines", "render", "--repo", str(repo_copy), "--check"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"{GITHUB}: missing; run `jamaa pipelines render`",
+        f"{GITLAB}: differs from the environments; run `jamaa pipelines render`",
+    ]
+
+
+def test_unpinned_pulumi_is_bad_input(repo_copy: Path) -> None:
+    pyproject = repo_copy / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(text.replace('"pulumi==', '"pulumi>='), encoding="utf-8")
+    result = runner.invoke(app, ["pipelines", "render", "--repo", str(repo_copy)])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"{pyproject}: project.dependencies: pulumi is not pinned with =="
