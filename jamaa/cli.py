@@ -13,7 +13,10 @@ from jamaa.delivery import cli as pipelines_cli
 from jamaa.audit import cli as audit_cli
 from jamaa.inventory import cli as inventory_cli
 from jamaa.lab.cli import lab_app
+from jamaa.plan import cli as plan_cli
 from jamaa.policy.cli import policy_app
+from jamaa.report import cli as report_cli
+from jamaa.verify import cli as verify_cli
 
 app = typer.Typer(
     name="jamaa",
@@ -27,8 +30,11 @@ environments_cli.register(app)
 pipelines_cli.register(app)
 audit_cli.register(app)
 inventory_cli.register(app)
+verify_cli.register(app)
+report_cli.register(app)
 app.add_typer(lab_app)
 app.add_typer(policy_app, name="policy")
+plan_cli.register(app)
 
 
 def main() -> None:

@@ -104,6 +104,7 @@ if archive_class is not None:
         ArchiveArgs(
             data_class=archive_class,
             kms_key_arn=key_arn,
+            kms_key_alias=keys.alias,
             access_log_bucket=audit.access_logs.name,
             object_lock_mode=environment.object_lock_mode,
             retention_days=national.retention_floor(archive_class),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,12 +58,15 @@ class Plan:
     project: str
     resources: list[PlannedResource]
     warnings: list[str] = field(default_factory=list)
+    _index: dict[str, PlannedResource] | None = field(default=None, init=False, repr=False, compare=False)
 
     def of_type(self, type_: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == type_]
 
     def by_urn(self) -> dict[str, PlannedResource]:
-        return {r.urn: r for r in self.resources}
+        if self._index is None or len(self._index) != len(self.resources):
+            self._index = {r.urn: r for r in self.resources}
+        return self._index
 
     def children(self, parent_urn: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.parent_urn == parent_urn]
@@ -87,6 +91,8 @@ class Plan:
         provider = self.provider_of(resource)
         if provider is not None:
             default_tags = provider.inputs.get("defaultTags")
+            if isinstance(default_tags, str) and default_tags != UNKNOWN:
+                default_tags = json.loads(default_tags)  # provider config travels JSON-encoded
             if isinstance(default_tags, dict) and isinstance(default_tags.get("tags"), dict):
                 tags.update(default_tags["tags"])
         own = resource.inputs.get("tags")

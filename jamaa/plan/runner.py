@@ -176,6 +176,8 @@ def _plain(value: Any, path: str, unknown: set[str]) -> Any:
         return {k: _plain(v, f"{path}.{k}" if path else k, unknown) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v, f"{path}[{i}]", unknown) for i, v in enumerate(value)]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire has only doubles; 400.0 days is 400 days
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, pulumi.Resource):

@@ -20,6 +20,7 @@ PREFIX = "communes"
 class ArchiveArgs:
     data_class: str
     kms_key_arn: pulumi.Input[str]
+    kms_key_alias: str
     access_log_bucket: str
     object_lock_mode: str
     retention_days: int
@@ -51,7 +52,7 @@ class DocumentArchive(pulumi.ComponentResource):
             ),
             opts=child(self),
         )
-        self._key_arn = args.kms_key_arn
+        self._key_alias = args.kms_key_alias
         self._tenancy = tenancy
         arn = self.bucket.arn
         # The shared pool serves every commune of the region except the dedicated ones.
@@ -97,11 +98,15 @@ class DocumentArchive(pulumi.ComponentResource):
                 "Resource": allow,
             },
             {
+                # The key is named by its alias, so the document is complete before the key exists.
                 "Sid": "UseTenancyKeyThroughS3",
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                "Resource": self._key_arn,
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{tenancy.aws_region}.amazonaws.com"}},
+                "Resource": tenancy.arn("kms", "key/*"),
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"s3.{tenancy.aws_region}.amazonaws.com"},
+                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": self._key_alias},
+                },
             },
         ]
         if deny:

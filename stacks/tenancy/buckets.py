@@ -64,7 +64,7 @@ class SecureBucket(pulumi.ComponentResource):
             tags=tags,
             opts=child(self),
         )
-        bucket_id = self.bucket.id
+        bucket_id = self.bucket.bucket  # the name: known offline, so a plan can link the parts
         aws.s3.BucketOwnershipControls(
             f"{logical}-ownership",
             bucket=bucket_id,

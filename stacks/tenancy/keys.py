@@ -80,9 +80,11 @@ def key_policy(tenancy: Tenancy, aws_region: str) -> pulumi.Output[str]:
 class TenancyKeys(pulumi.ComponentResource):
     key: aws.kms.Key
     dr_key: aws.kms.Key
+    alias: str
 
     def __init__(self, tenancy: Tenancy, args: KeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("jamaa:keys:TenancyKeys", tenancy.name("keys"), None, opts)
+        self.alias = f"alias/jamaa/{tenancy.prefix}"
         self.key = aws.kms.Key(
             tenancy.name("kms"),
             description=f"Jamaa {tenancy.region.code} {tenancy.env}: tenancy data at rest",
@@ -94,7 +96,7 @@ class TenancyKeys(pulumi.ComponentResource):
         )
         aws.kms.Alias(
             tenancy.name("kms-alias"),
-            name=f"alias/jamaa/{tenancy.prefix}",
+            name=self.alias,
             target_key_id=self.key.key_id,
             opts=child(self),
         )
