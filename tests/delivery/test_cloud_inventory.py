@@ -129,7 +129,18 @@ def ansible_inventory(args: list[str], **env: str) -> Any:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return plain(json.loads(proc.stdout))
+
+
+def plain(value: Any) -> Any:
+    """ansible-inventory marks values from plugins as unsafe (`{"__ansible_unsafe": v}`): unwrap them."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
 
 
 def test_usable_as_ansible_dynamic_inventory_script(
@@ -210,3 +221,34 @@ def test_unreachable_endpoint_is_one_line(aws_env: None) -> None:
     assert result.exit_code == 2
     assert result.output.startswith("EC2 eu-south-2 at http://127.0.0.1:9: cannot list instances:")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_aws_ec2_plugin_config_agrees_with_jamaa_inventory(
+    moto_endpoint: str, fleet: dict[str, str], tmp_path: Path
+) -> None:
+    """environments/prod/jamaa.aws_ec2.yml (amazon.aws.aws_ec2) and `jamaa inventory` see the same fleet."""
+    from jamaa.config import load_environments
+
+    source = REPO / "environments/prod/jamaa.aws_ec2.yml"
+    config = yaml.safe_load(source.read_text(encoding="utf-8"))
+    assert config["plugin"] == "amazon.aws.aws_ec2"
+    assert config["regions"] == [load_environments(REPO / "environments").primary_region("prod")]
+    assert config["filters"]["tag:jamaa:environment"] == "prod"
+    copy = tmp_path / "prod.aws_ec2.yml"
+    copy.write_text(source.read_text(encoding="utf-8"))
+    graph = ansible_inventory(["-i", str(copy), "--list"], AWS_URL=moto_endpoint)
+    ours = json.loads(inventory(moto_endpoint, "--list"))
+    region = set(graph["region_ma_06"]["hosts"])
+    assert region == set(ours["_meta"]["hostvars"])
+    assert graph["region_ma_07"]["hosts"] == ["ma-07-prod-pool-1"]
+    for group in (
+        "commune_servers",
+        "dedicated_servers",
+        "shared_pool",
+        "commune_c1410101",
+        "data_class_personal",
+    ):
+        assert set(graph[group]["hosts"]) & region == set(ours[group]["hosts"]), group
+    for name, expected in ours["_meta"]["hostvars"].items():
+        got = graph["_meta"]["hostvars"][name]
+        assert {key: got[key] for key in expected} == expected, name
