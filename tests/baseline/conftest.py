@@ -26,7 +26,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import hostchecks
-from hostchecks import HostContext, NotApplicable
+from hostchecks import HostContext, NotApplicable, cached
 
 REPO = Path(__file__).resolve().parents[2]
 PROP_STATUS = "jamaa_status"  # read by jamaa.verify.plugin
@@ -125,6 +125,24 @@ class Baseline:
         region = ctx.var("jamaa_region", None) or ctx.var("region", None)
         return dict(self._waivers.for_host(ctx.name, ctx.groups, list(communes), region))
 
+    def not_applicable(self, control: Any, ctx: HostContext) -> str | None:
+        """Why `control` does not apply to this host, decided here (never taken from the host itself).
+
+        The same rules as the roles' `jamaa_context` (playbooks/filter_plugins/jamaa_waivers.py): a
+        kernel-level control on a container; a control whose enforcing roles are all outside the
+        host's scope (`jamaa_baseline_scope`: the VM runs the kernel roles only) or are service roles
+        on a host that serves no commune.
+        """
+        if control.kernel_level and ctx.container:
+            return (
+                f"needs a real kernel; {ctx.name} is a {ctx.container} container "
+                "(verified on a virtual machine of the same environment)"
+            )
+        roles, scope = host_roles(ctx)
+        if control.roles and not set(control.roles) & roles:
+            return f"role {', '.join(control.roles)} is outside this host's scope ({scope})"
+        return None
+
     # ---- one control on one host ----------------------------------------------------------------
     def verify(self, host: Any, control_id: str, record: Any) -> None:
         control = self.controls[control_id]
@@ -139,11 +157,8 @@ class Baseline:
         if check is None:
             record(PROP_STATUS, "error")
             pytest.fail(f"{control.id}: no check registered in tests/baseline/hostchecks", pytrace=False)
-        if getattr(control, "kernel_level", False) and ctx.container:
-            reason = (
-                f"needs a real kernel; {ctx.name} is a {ctx.container} container "
-                "(verified on a virtual machine of the same environment)"
-            )
+        reason = self.not_applicable(control, ctx)
+        if reason is not None:
             record(PROP_STATUS, "not-applicable")
             record("reason", reason)
             pytest.skip(f"not applicable: {reason}")
@@ -177,6 +192,24 @@ class Baseline:
             record(PROP_STATUS, "error")
             raise
         record(PROP_STATUS, "pass")
+
+
+def _context_defaults() -> dict[str, Any]:
+    from jamaa.yamlio import load_yaml
+
+    data = load_yaml(REPO / "roles" / "jamaa_context" / "defaults" / "main.yml")
+    return dict(data) if isinstance(data, dict) else {}
+
+
+def host_roles(ctx: HostContext) -> tuple[set[str], str]:
+    """The roles site.yml applies to this host: its scope's roles, service roles only with communes."""
+    defaults = cached(ctx, "jamaa_context defaults", _context_defaults)
+    scope = str(ctx.var("jamaa_baseline_scope", "full"))
+    roles = set(defaults["jamaa_context_roles_full" if scope == "full" else "jamaa_context_roles_kernel"])
+    if not ctx.var("jamaa_communes", []):
+        roles -= set(defaults["jamaa_context_service_roles"])
+        scope += ", no commune served"
+    return roles, scope
 
 
 def _observe(check: Any, host: Any, ctx: HostContext) -> tuple[str, str]:

@@ -54,6 +54,7 @@ class HostContext:
     groups: list[str] = field(default_factory=list)
     hostvars: dict[str, Any] = field(default_factory=dict)
     container: str | None = None  # systemd-detect-virt --container, None on a VM or metal
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def var(self, name: str, default: Any) -> Any:
         return self.hostvars.get(name, default)
@@ -63,6 +64,12 @@ class HostContext:
 
 
 # ---- helpers the area modules share --------------------------------------------------------------
+
+
+def cached(ctx: HostContext, key: str, compute: Callable[[], Any]) -> Any:
+    if key not in ctx.cache:
+        ctx.cache[key] = compute()
+    return ctx.cache[key]
 
 
 def run_ok(host: Any, command: str) -> str:
@@ -84,8 +91,51 @@ def sshd_effective(host: Any, match: str | None = None) -> dict[str, list[str]]:
     return config
 
 
+def sshd(host: Any, ctx: HostContext) -> dict[str, list[str]]:
+    return dict(cached(ctx, "sshd -T", lambda: sshd_effective(host)))
+
+
+def sshd_one(host: Any, ctx: HostContext, key: str) -> str:
+    values = sshd(host, ctx).get(key)
+    assert values, f"sshd -T prints no `{key}`"
+    return values[0]
+
+
+def csv_subset(found: str, allowed: set[str], what: str) -> None:
+    items = [x for x in found.split(",") if x]
+    weak = [x for x in items if x not in allowed]
+    assert items, f"no {what} configured"
+    assert not weak, f"{what} not allowed: {weak} (offered: {items})"
+
+
 def sysctl(host: Any, key: str) -> str:
     return run_ok(host, f"sysctl -n {shlex.quote(key)}").strip()
+
+
+def mode_at_most(host: Any, path: str, most: int, owner: str = "root", group: str | None = "root") -> None:
+    f = host.file(path)
+    assert f.exists, f"{path} does not exist"
+    extra = f.mode & ~most & 0o7777
+    assert not extra, f"{path} is mode {f.mode:04o}, allows more than {most:04o}"
+    assert f.user == owner, f"{path} is owned by {f.user}, not {owner}"
+    if group is not None:
+        assert f.group == group, f"{path} has group {f.group}, not {group}"
+
+
+def not_installed(host: Any, *packages: str) -> None:
+    found = [p for p in packages if host.package(p).is_installed]
+    assert not found, f"installed: {found}"
+
+
+def installed(host: Any, *packages: str) -> None:
+    missing = [p for p in packages if not host.package(p).is_installed]
+    assert not missing, f"not installed: {missing}"
+
+
+def active_enabled(host: Any, unit: str) -> None:
+    service = host.service(unit)
+    assert service.is_running, f"{unit} is not running"
+    assert service.is_enabled, f"{unit} is not enabled"
 
 
 def json_of(host: Any, command: str) -> Any:

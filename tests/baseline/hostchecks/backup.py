@@ -1,0 +1,141 @@
+"""Backups (roles/backup): schedule, secrets, scope, checks, freshness, immutability, as the host shows them.
+
+The end-to-end proofs (restore identical after damage, a killed run, storage down, locked objects) are in
+tests/backup; these checks read what a converged server does now.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hostchecks import HostContext, NotApplicable, active_enabled, cached, check, mode_at_most, run_ok
+
+ENV_FILE = "/etc/jamaa/backup.env"
+PASSWORD_FILE = "/etc/jamaa/backup.password"
+METRIC = "/var/lib/prometheus/node-exporter/jamaa_backup.prom"
+MAX_AGE_S = 26 * 3600
+
+
+def _serves_communes(ctx: HostContext) -> None:
+    if not ctx.var("jamaa_communes", []):
+        raise NotApplicable("not applicable: the host serves no commune, it holds no commune data to back up")
+
+
+def _unit(host: Any, unit: str) -> dict[str, str]:
+    out = run_ok(host, f"systemctl show {unit} --property=" + ",".join(_PROPS))
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+_PROPS = [
+    "RandomizedDelayUSec",
+    "Persistent",
+    "TimersCalendar",
+    "EnvironmentFiles",
+    "ExecStart",
+    "Environment",
+]
+
+
+def _metrics(host: Any, path: str) -> dict[str, float]:
+    f = host.file(path)
+    assert f.exists, f"{path} does not exist (no backup run has finished)"
+    values = {}
+    for line in f.content_string.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name.split("{")[0]] = float(value)
+    return values
+
+
+@check("HOST-BKP-001")
+def scheduled(host: Any, ctx: HostContext) -> None:
+    _serves_communes(ctx)
+    active_enabled(host, "jamaa-backup.timer")
+    props = _unit(host, "jamaa-backup.timer")
+    assert props.get("RandomizedDelayUSec", "0") not in ("0", "infinity", ""), (
+        f"jamaa-backup.timer has no randomised delay ({props.get('RandomizedDelayUSec')})"
+    )
+    assert props.get("Persistent") == "yes", "jamaa-backup.timer is not Persistent (a missed run is skipped)"
+
+
+@check("HOST-BKP-002")
+def secrets(host: Any, ctx: HostContext) -> None:
+    _serves_communes(ctx)
+    for path in (ENV_FILE, PASSWORD_FILE):
+        mode_at_most(host, path, 0o600)
+    props = _unit(host, "jamaa-backup.service")
+    assert ENV_FILE in props.get("EnvironmentFiles", ""), (
+        "jamaa-backup.service does not read the EnvironmentFile"
+    )
+    for key in ("AWS_SECRET_ACCESS_KEY", "RESTIC_PASSWORD="):
+        assert key not in props.get("ExecStart", "") + props.get("Environment", ""), (
+            f"{key.rstrip('=')} appears in the unit itself (visible to every user)"
+        )
+    # nothing of the secret file's values on any command line of the running system
+    secret = run_ok(host, f"sed -n 's/^AWS_SECRET_ACCESS_KEY=//p' {ENV_FILE}").strip()
+    assert secret, f"{ENV_FILE} holds no AWS_SECRET_ACCESS_KEY"
+    leaked = host.run(f"grep -lF -- {json.dumps(secret)} /proc/[0-9]*/cmdline 2>/dev/null")
+    assert not leaked.stdout.strip(), f"the S3 secret appears on a command line: {leaked.stdout.split()[:3]}"
+
+
+def _status(host: Any, ctx: HostContext) -> Any:
+    return cached(
+        ctx, "jamaa-backup status", lambda: json.loads(run_ok(host, "/usr/local/sbin/jamaa-backup status"))
+    )
+
+
+@check("HOST-BKP-003")
+def scope(host: Any, ctx: HostContext) -> None:
+    _serves_communes(ctx)
+    status = _status(host, ctx)
+    paths = set(status["snapshot"]["paths"])
+    config = json.loads(host.file("/etc/jamaa/backup.json").content_string)
+    assert "/etc" in paths, f"the newest snapshot lacks /etc: {sorted(paths)}"
+    assert config["staging_dir"] in paths, "the newest snapshot lacks the database dumps and manifest"
+    missing = [d for d in config["documents"] if host.file(d).is_directory and d not in paths]
+    assert not missing, f"commune document directories not in the newest snapshot: {missing}"
+    if host.service("postgresql").is_running and config["postgresql"] is not False:
+        live = run_ok(
+            host,
+            'runuser -u postgres -- psql -XAtc "SELECT datname FROM pg_database WHERE datallowconn '
+            "AND NOT datistemplate AND datname <> 'postgres' AND datname NOT LIKE 'jamaa_drill_%'\"",
+        ).split()
+        wanted = config["databases"] or live
+        dumped = status["state"].get("databases", [])
+        assert sorted(set(wanted) & set(live)) == sorted(dumped), f"databases {wanted}, dumped {dumped}"
+
+
+@check("HOST-BKP-004")
+def integrity_checked(host: Any, ctx: HostContext) -> None:
+    _serves_communes(ctx)
+    active_enabled(host, "jamaa-backup-check.timer")
+    props = _unit(host, "jamaa-backup-check.timer")
+    assert props.get("RandomizedDelayUSec", "0") not in ("0", ""), (
+        "jamaa-backup-check.timer has no randomised delay"
+    )
+    unit = host.file("/etc/systemd/system/jamaa-backup-check.service").content_string
+    assert "jamaa-backup check" in unit, "the check unit does not run `jamaa-backup check`"
+
+
+@check("HOST-BKP-005")
+def freshness(host: Any, ctx: HostContext) -> None:
+    _serves_communes(ctx)
+    metrics = _metrics(host, METRIC)
+    last = metrics.get("jamaa_backup_last_success_timestamp_seconds", 0)
+    assert last > 0, "no successful backup recorded"
+    now = float(run_ok(host, "date +%s"))
+    assert now - last < MAX_AGE_S, f"last successful backup {(now - last) / 3600:.1f} h ago (limit 26 h)"
+    assert metrics.get("jamaa_backup_last_run_success") == 1, "the last backup run failed"
+    assert host.service("jamaa-backup.service").systemd_properties.get("Result", "success") == "success", (
+        "jamaa-backup.service is in a failed state"
+    )
+
+
+@check("HOST-BKP-006")
+def immutable(host: Any, ctx: HostContext) -> None:
+    _serves_communes(ctx)
+    result = host.run("/usr/local/sbin/jamaa-backup immutability")
+    assert result.stdout.strip(), f"jamaa-backup immutability: {result.stderr.strip()[:300]}"
+    outcome = json.loads(result.stdout)
+    assert outcome["refused"], f"the server's credentials deleted a locked version: {outcome['attempts']}"

@@ -1,0 +1,107 @@
+"""The attacker's view: probes run from the lab's attacker host against each server on the LAN.
+
+The attacker is the first host of the inventory group `attackers`; targets are the servers
+(`--jamaa-servers`, default `commune_servers`) at their LAN address (`jamaa_lan_ip`). Tools run on the
+attacker over SSH; a tool its image lacks (ssh-audit) runs from the controller inside the attacker's
+network namespace — the same place on the network, which is what these checks are about. Each probe
+records `control` = NET-<probe>, the target as `host`, and the catalogue control it corroborates.
+
+Without an inventory that has an attacker, these tests are deselected (production has no attacker).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from attackerlib import Attacker, Target
+
+
+def _runner(config: pytest.Config) -> Any:
+    inventory = config.getoption("ansible_inventory", None)
+    if not inventory:
+        return None
+    from testinfra.utils.ansible_runner import AnsibleRunner
+
+    return AnsibleRunner.get_runner(inventory)
+
+
+def _groups(runner: Any) -> dict[str, list[str]]:
+    return dict(runner.get_variables(runner.get_hosts("all")[0])["groups"]) if runner.get_hosts("all") else {}
+
+
+def targets(config: pytest.Config) -> list[Target]:
+    runner = _runner(config)
+    if runner is None:
+        return []
+    groups = _groups(runner)
+    if not groups.get("attackers"):
+        return []
+    group = config.getoption("jamaa_servers", "commune_servers")
+    found = []
+    for name in groups.get(group, []):
+        hostvars = runner.get_variables(name)
+        ip = str(hostvars.get("jamaa_lan_ip") or hostvars.get("ansible_host") or name)
+        found.append(Target(name, ip, list(hostvars.get("group_names", [])), hostvars))
+    return found
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "target" in metafunc.fixturenames:
+        found = targets(metafunc.config)
+        metafunc.parametrize("target", found, ids=[t.name for t in found])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Probes need a target (deselected when the inventory has no attacker); one xdist group each."""
+    keep, dropped = [], []
+    for item in items:
+        if "/baseline/network/" not in item.nodeid or "target" not in getattr(item, "fixturenames", ()):
+            keep.append(item)
+        elif getattr(item, "callspec", None) is None or "target" not in item.callspec.params:
+            dropped.append(item)
+        else:
+            item.add_marker(pytest.mark.xdist_group(name=f"attacker-{item.callspec.params['target'].name}"))
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def attacker(request: pytest.FixtureRequest) -> Attacker:
+    import testinfra
+
+    config = request.config
+    runner = _runner(config)
+    assert runner is not None, "the attacker's view needs --ansible-inventory"
+    name = _groups(runner)["attackers"][0]
+    inventory = Path(config.getoption("ansible_inventory"))
+    ssh_config = config.getoption("ssh_config", None) or (
+        str(inventory.parent / "ssh_config") if (inventory.parent / "ssh_config").exists() else None
+    )
+    if ssh_config:
+        host = testinfra.get_host(f"paramiko://{name}", ssh_config=ssh_config)
+    else:
+        host = testinfra.get_host(f"ansible://{name}", ansible_inventory=str(inventory))
+    netns = None
+    lab_json = inventory.parent / "lab.json"
+    if lab_json.exists():
+        netns = json.loads(lab_json.read_text(encoding="utf-8"))["hosts"].get(name, {}).get("netns")
+    return Attacker(name, host, netns)
+
+
+@pytest.fixture
+def probe(record_property: Any, target: Target) -> Any:
+    """Record a probe's identity for JUnit and the results JSON; returns a function to name it."""
+
+    def name(probe_id: str, related: str, severity: str = "high") -> None:
+        record_property("control", f"NET-{probe_id}")
+        record_property("host", target.name)
+        record_property("area", "NET")
+        record_property("severity", severity)
+        record_property("title", related)
+
+    return name

@@ -1,0 +1,152 @@
+"""What an attacker on the commune's LAN can see and do, checked from the lab's attacker host.
+
+- only the declared TCP ports answer (nmap, every port);
+- SSH offers public keys only: no password, no keyboard-interactive, for root or anyone (nmap's
+  ssh-auth-methods asks the server itself);
+- ssh-audit finds no failure in the key exchange, host keys, ciphers and MACs;
+- the nginx TLS endpoint refuses TLS 1.0/1.1 and weak suites (openssl s_client handshakes with a client
+  that would accept them: `@SECLEVEL=0`), and does complete a TLS 1.2+ handshake;
+- PostgreSQL does not answer.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+from attackerlib import Attacker, Target
+from declared import declared_tcp_ports, runs_service
+
+WEAK_SUITES = "NULL:eNULL:aNULL:EXPORT:LOW:RC4:DES:3DES:MD5:PSK:SRP:kRSA:CAMELLIA:SEED:IDEA"
+"""OpenSSL cipher classes no commune endpoint may accept (no forward secrecy, broken or export-grade)."""
+
+
+def open_tcp_ports(attacker: Attacker, ip: str) -> tuple[set[int], str]:
+    command = f"nmap -Pn -n -sT -p- --min-rate 4000 --max-retries 1 -T4 -oX - {shlex.quote(ip)}"
+    out = attacker.run(command, "nmap", timeout=300)
+    assert out.rc == 0, f"nmap {out.where} exited {out.rc}: {out.stderr.strip()[:300]}"
+    root = ET.fromstring(out.stdout)
+    ports = {
+        int(port.get("portid", "0"))
+        for port in root.iter("port")
+        if port.get("protocol") == "tcp"
+        and (state := port.find("state")) is not None
+        and state.get("state") == "open"
+    }
+    return ports, out.where
+
+
+def test_only_declared_ports_answer(attacker: Attacker, target: Target, probe: Any) -> None:
+    probe("PORTS-001", "HOST-FW (pare-feu nftables : refus par défaut)")
+    declared = declared_tcp_ports(target)
+    found, where = open_tcp_ports(attacker, target.ip)
+    undeclared = sorted(found - declared)
+    assert not undeclared, (
+        f"{target.name} ({target.ip}): TCP ports {undeclared} answer from the attacker ({where}); "
+        f"declared: {sorted(declared)}"
+    )
+
+
+def auth_methods(attacker: Attacker, ip: str, user: str) -> list[str]:
+    command = (
+        f"nmap -Pn -n -p 22 --script ssh-auth-methods --script-args ssh.user={shlex.quote(user)} "
+        f"-oX - {shlex.quote(ip)}"
+    )
+    out = attacker.run(command, "nmap", timeout=120)
+    assert out.rc == 0, f"nmap exited {out.rc}: {out.stderr.strip()[:300]}"
+    root = ET.fromstring(out.stdout)
+    state = root.find(".//port[@portid='22']/state")
+    if state is None or state.get("state") != "open":
+        return []
+    script = root.find(".//port[@portid='22']/script[@id='ssh-auth-methods']")
+    assert script is not None, f"ssh-auth-methods gave no answer for {user}@{ip}"
+    text = script.get("output", "")
+    return re.findall(r"^\s+([a-z][a-z0-9@.-]*)\s*$", text, re.M)
+
+
+@pytest.mark.parametrize("user", ["root", "jamaa-probe"])
+def test_ssh_offers_public_keys_only(attacker: Attacker, target: Target, probe: Any, user: str) -> None:
+    probe(f"SSH-AUTH-{user}", "HOST-SSH (authentification par clé uniquement)", "critical")
+    methods = auth_methods(attacker, target.ip, user)
+    if not methods:
+        pytest.skip(
+            f"SSH is not reachable from the attacker on {target.ip}:22 (filtered): nothing to log into"
+        )
+    refused = {"password", "keyboard-interactive"}
+    offered = sorted(refused & set(methods))
+    assert not offered, f"{target.name}: sshd offers {offered} to {user} from the LAN (methods: {methods})"
+    assert methods == ["publickey"], f"{target.name}: unexpected SSH methods for {user}: {methods}"
+
+
+def test_ssh_audit_finds_no_failure(attacker: Attacker, target: Target, probe: Any) -> None:
+    probe("SSH-AUDIT-001", "HOST-SSH (algorithmes : échange de clés, chiffrements, MAC)")
+    if 22 not in declared_tcp_ports(target):
+        pytest.skip(f"SSH is not declared on {target.name} from the LAN")
+    out = attacker.run(f"ssh-audit -n -2 -p 22 -t 10 {shlex.quote(target.ip)}", "ssh-audit", timeout=120)
+    assert out.rc != 1, f"ssh-audit could not connect to {target.ip}:22 ({out.where}): {out.stdout[-300:]}"
+    failures = [
+        line.strip() for line in out.stdout.splitlines() if "[fail]" in line or line.startswith("(cve)")
+    ]
+    assert out.rc != 3 and not failures, f"{target.name}: ssh-audit ({out.where}) failures: {failures}"
+
+
+def handshake(
+    attacker: Attacker, ip: str, version: str, ciphers: str = "ALL:@SECLEVEL=0"
+) -> tuple[bool, str]:
+    """One TLS handshake with `openssl s_client -VERSION`; True when the server completed it.
+
+    The client ignores the system's OpenSSL policy (`OPENSSL_CONF=/dev/null`, `@SECLEVEL=0`): an
+    attacker's client offers anything, so a refusal can only come from the server.
+    """
+    cipher_opt = "-ciphersuites" if version == "tls1_3" else "-cipher"
+    command = (
+        f"env OPENSSL_CONF=/dev/null openssl s_client -connect {shlex.quote(ip)}:443 "
+        f"-servername {shlex.quote(ip)} -{version} {cipher_opt} {shlex.quote(ciphers)} -brief </dev/null 2>&1"
+    )
+    out = attacker.run(command, "openssl", timeout=30)
+    text = out.stdout + out.stderr
+    done = out.rc == 0 and ("CONNECTION ESTABLISHED" in text or "Protocol version" in text)
+    return done, text.strip().splitlines()[-1] if text.strip() else ""
+
+
+def _nginx_target(target: Target) -> None:
+    if not runs_service(target, "nginx"):
+        pytest.skip(f"{target.name} runs no nginx TLS endpoint")
+
+
+def test_tls_completes_a_modern_handshake(attacker: Attacker, target: Target, probe: Any) -> None:
+    probe("TLS-001", "HOST-NGX (TLS 1.2+ joignable)")
+    _nginx_target(target)
+    ok12, last12 = handshake(attacker, target.ip, "tls1_2", "ECDHE:!aNULL")
+    ok13, last13 = handshake(attacker, target.ip, "tls1_3", "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384")
+    assert ok12 or ok13, f"{target.name}: no TLS 1.2/1.3 handshake on 443 ({last12}; {last13})"
+
+
+@pytest.mark.parametrize("version", ["tls1", "tls1_1"])
+def test_tls_refuses_old_protocols(attacker: Attacker, target: Target, probe: Any, version: str) -> None:
+    probe(f"TLS-{version}", "HOST-NGX (TLS 1.0/1.1 refusés)")
+    _nginx_target(target)
+    done, last = handshake(attacker, target.ip, version)
+    assert not done, f"{target.name}: nginx accepted a {version} handshake ({last})"
+
+
+def test_tls_refuses_weak_suites(attacker: Attacker, target: Target, probe: Any) -> None:
+    probe("TLS-WEAK", "HOST-NGX (suites faibles refusées)")
+    _nginx_target(target)
+    done, last = handshake(attacker, target.ip, "tls1_2", f"{WEAK_SUITES}:@SECLEVEL=0")
+    assert not done, f"{target.name}: nginx accepted a weak TLS 1.2 suite ({last})"
+    cbc, last_cbc = handshake(
+        attacker, target.ip, "tls1_2", "SHA1:SHA256:SHA384:!AESGCM:!CHACHA20:@SECLEVEL=0"
+    )
+    assert not cbc, f"{target.name}: nginx accepted a CBC (non-AEAD) suite ({last_cbc})"
+
+
+def test_postgresql_not_reachable(attacker: Attacker, target: Target, probe: Any) -> None:
+    probe("PG-001", "HOST-PG (PostgreSQL non exposé)", "critical")
+    out = attacker.run(f"nc -z -w 3 {shlex.quote(target.ip)} 5432", "nc", timeout=30)
+    assert out.rc != 0, (
+        f"{target.name}: PostgreSQL port 5432 accepts connections from the attacker ({out.where})"
+    )
