@@ -161,7 +161,8 @@ servers = CommuneServers(
         data_class=archive_class or "personal",
         management_cidr=management_cidr,
         office_supernet=national.ip_plan.office_supernet,
-        shared_archive_policy_arn=archive.shared_pool_policy.arn if archive else None,
+        shared_archive_policy_arn=archive.policy_arn("shared") if archive else None,
+        shared_archive_policy=archive.shared_pool_policy if archive else None,
         access_log_bucket=audit.access_logs.name,
         domain=f"{region.slug}.{environment_name}.{national.hosting.internal_domain}",
         deletion_protection=environment.database.deletion_protection,
@@ -170,7 +171,8 @@ servers = CommuneServers(
                 commune=commune,
                 data_class=entry.data_class,
                 subnet_id=network.dedicated_subnets[commune].id,
-                archive_policy_arn=archive.dedicated_policies[commune].arn if archive else None,
+                archive_policy_arn=archive.policy_arn(commune) if archive else None,
+                archive_policy=archive.dedicated_policies[commune] if archive else None,
             )
             for commune, entry in sorted(dedicated.items())
         ],

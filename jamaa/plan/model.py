@@ -29,6 +29,11 @@ class PlannedResource:
     unknown_keys: set[str]
     provider_urn: str | None = None
     """The explicit provider the resource was registered with (None: the default provider)."""
+    dependencies: list[str] = field(default_factory=list)
+    """URNs this resource depends on (its inputs' resources and `depends_on`)."""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Per input key, the URNs of the resources its value comes from: links a `vpcId` that is
+    unknown offline to the VPC it will be."""
 
     @property
     def is_provider(self) -> bool:
@@ -47,6 +52,8 @@ class PlannedResource:
             "inputs": self.inputs,
             "unknown_keys": sorted(self.unknown_keys),
             "provider": self.provider_urn,
+            "dependencies": self.dependencies,
+            "property_dependencies": self.property_dependencies,
         }
 
 

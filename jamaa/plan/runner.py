@@ -240,6 +240,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             inputs=_plain(inputs, "", unknown),
             unknown_keys=unknown,
             provider_urn=request.provider.rsplit("::", 1)[0] if request.provider else None,
+            dependencies=sorted(set(request.dependencies)),
+            property_dependencies={
+                key: sorted(set(deps.urns)) for key, deps in sorted(request.propertyDependencies.items()) if deps.urns
+            },
         )
         with self._lock:
             self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)

@@ -121,9 +121,14 @@ class AuditLogging(pulumi.ComponentResource):
         )
 
         trail_name = tenancy.name("trail")
+        # ARNs below are built from the config-derived names, so the plan can check them offline;
+        # `depends_on` keeps the creation order the outputs would have given.
+        trail_group_name = f"/jamaa/{tenancy.prefix}/cloudtrail"
+        trail_group_arn = tenancy.log_group_arn(trail_group_name)
+        trail_role_name = tenancy.name("trail-to-logs")
         trail_logs = aws.cloudwatch.LogGroup(
             tenancy.name("trail-logs"),
-            name=f"/jamaa/{tenancy.prefix}/cloudtrail",
+            name=trail_group_name,
             retention_in_days=args.log_retention_days,
             kms_key_id=args.kms_key_arn,
             tags=tenancy.tags(tenancy.name("trail-logs")),
@@ -131,7 +136,7 @@ class AuditLogging(pulumi.ComponentResource):
         )
         trail_role = aws.iam.Role(
             tenancy.name("trail-role"),
-            name=tenancy.name("trail-to-logs"),
+            name=trail_role_name,
             assume_role_policy=assume_role_policy("cloudtrail.amazonaws.com", account),
             tags=tenancy.tags(tenancy.name("trail-role")),
             opts=child(self),
@@ -144,7 +149,7 @@ class AuditLogging(pulumi.ComponentResource):
                     {
                         "Effect": "Allow",
                         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        "Resource": trail_logs.arn.apply(lambda arn: f"{arn}:log-stream:*"),
+                        "Resource": trail_group_arn.apply(lambda arn: f"{arn}:log-stream:*"),
                     }
                 ]
             ),
@@ -160,10 +165,10 @@ class AuditLogging(pulumi.ComponentResource):
             enable_log_file_validation=True,
             enable_logging=True,
             kms_key_id=args.kms_key_arn,
-            cloud_watch_logs_group_arn=trail_logs.arn.apply(lambda arn: f"{arn}:*"),
-            cloud_watch_logs_role_arn=trail_role.arn,
+            cloud_watch_logs_group_arn=trail_group_arn.apply(lambda arn: f"{arn}:*"),
+            cloud_watch_logs_role_arn=tenancy.role_arn(trail_role_name),
             tags=tenancy.tags(trail_name),
-            opts=child(self, depends_on=[self.audit_bucket]),
+            opts=child(self, depends_on=[self.audit_bucket, trail_logs, trail_role]),
         )
 
         if args.guardduty:
@@ -176,9 +181,10 @@ class AuditLogging(pulumi.ComponentResource):
             )
 
         if args.config:
+            config_role_name = tenancy.name("config-recorder")
             config_role = aws.iam.Role(
                 tenancy.name("config-role"),
-                name=tenancy.name("config-recorder"),
+                name=config_role_name,
                 assume_role_policy=assume_role_policy("config.amazonaws.com", account),
                 tags=tenancy.tags(tenancy.name("config-role")),
                 opts=child(self),
@@ -192,11 +198,11 @@ class AuditLogging(pulumi.ComponentResource):
             recorder = aws.cfg.Recorder(
                 tenancy.name("config-recorder"),
                 name=tenancy.name("config"),
-                role_arn=config_role.arn,
+                role_arn=tenancy.role_arn(config_role_name),
                 recording_group=aws.cfg.RecorderRecordingGroupArgs(
                     all_supported=True, include_global_resource_types=True
                 ),
-                opts=child(self),
+                opts=child(self, depends_on=[config_role]),
             )
             channel = aws.cfg.DeliveryChannel(
                 tenancy.name("config-delivery"),

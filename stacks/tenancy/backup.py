@@ -83,9 +83,11 @@ class BackupPlans(pulumi.ComponentResource):
             changeable_for_days=changeable,
             opts=child(self, provider=args.dr_provider),
         )
+        role_name = name("backup")
+        dr_vault_arn = tenancy.arn("backup", f"backup-vault:{name('vault-dr')}", region=tenancy.dr_region)
         role = aws.iam.Role(
             name("backup-role"),
-            name=name("backup"),
+            name=role_name,
             assume_role_policy=assume_role_policy("backup.amazonaws.com", tenancy.account_id),
             tags=tenancy.tags(name("backup-role")),
             opts=child(self),
@@ -117,7 +119,7 @@ class BackupPlans(pulumi.ComponentResource):
                     lifecycle=aws.backup.PlanRuleLifecycleArgs(delete_after=days),
                     copy_actions=[
                         aws.backup.PlanRuleCopyActionArgs(
-                            destination_vault_arn=self.dr_vault.arn,
+                            destination_vault_arn=dr_vault_arn,
                             lifecycle=aws.backup.PlanRuleCopyActionLifecycleArgs(delete_after=days),
                         )
                     ],
@@ -130,13 +132,13 @@ class BackupPlans(pulumi.ComponentResource):
                 name=name("backup", data_class),
                 rules=rules,
                 tags=tenancy.tags(name("backup-plan", data_class), data_class),
-                opts=child(self),
+                opts=child(self, depends_on=[self.dr_vault]),
             )
             aws.backup.Selection(
                 name("backup-selection", data_class),
                 name=name("backup", data_class),
                 plan_id=plan.id,
-                iam_role_arn=role.arn,
+                iam_role_arn=tenancy.role_arn(role_name),
                 resources=["*"],
                 conditions=[
                     aws.backup.SelectionConditionArgs(
@@ -150,6 +152,6 @@ class BackupPlans(pulumi.ComponentResource):
                         ]
                     )
                 ],
-                opts=child(self),
+                opts=child(self, depends_on=[role]),
             )
         self.register_outputs({"vault": self.vault.arn, "dr_vault": self.dr_vault.arn})

@@ -90,6 +90,16 @@ class Tenancy:
         """The data classes that may live in AWS, in national order."""
         return [name for name, policy in self.envs.national.data_classes.items() if not policy.sovereign_only]
 
+    def role_arn(self, role_name: str) -> pulumi.Output[str]:
+        """A role's ARN from its (config-derived) name: known offline, unlike `role.arn`."""
+        return self.arn("iam", f"role/{role_name}", region="")
+
+    def policy_arn(self, policy_name: str) -> pulumi.Output[str]:
+        return self.arn("iam", f"policy/{policy_name}", region="")
+
+    def log_group_arn(self, group_name: str, region: str | None = None) -> pulumi.Output[str]:
+        return self.arn("logs", f"log-group:{group_name}", region)
+
     def arn(self, service: str, resource: str, region: str | None = None) -> pulumi.Output[str]:
         """An ARN in this account, known offline once the account id is (from the caller identity)."""
         where = self.aws_region if region is None else region

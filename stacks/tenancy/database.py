@@ -80,9 +80,10 @@ class Database(pulumi.ComponentResource):
                 tags=tenancy.tags(name("db-sg-in", str(index))),
                 opts=child(self),
             )
+        monitoring_role_name = name("rds-monitoring")
         monitoring_role = aws.iam.Role(
             name("db-monitoring-role"),
-            name=name("rds-monitoring"),
+            name=monitoring_role_name,
             assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com", tenancy.account_id),
             tags=tenancy.tags(name("db-monitoring-role")),
             opts=child(self),
@@ -122,11 +123,11 @@ class Database(pulumi.ComponentResource):
             performance_insights_enabled=True,
             performance_insights_kms_key_id=args.kms_key_arn,
             monitoring_interval=60,
-            monitoring_role_arn=monitoring_role.arn,
+            monitoring_role_arn=tenancy.role_arn(monitoring_role_name),
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade", "iam-db-auth-error"],
             auto_minor_version_upgrade=True,
             ca_cert_identifier="rds-ca-rsa2048-g1",
             tags=tags,
-            opts=child(self),
+            opts=child(self, depends_on=[monitoring_role]),
         )
         self.register_outputs({"endpoint": self.instance.endpoint})

@@ -262,9 +262,12 @@ class TenancyNetwork(pulumi.ComponentResource):
 
     def _flow_logs(self, tenancy: Tenancy, args: NetworkArgs) -> None:
         name = tenancy.name
+        group_name = f"/jamaa/{tenancy.prefix}/vpc-flow-logs"
+        group_arn = tenancy.log_group_arn(group_name)
+        role_name = name("vpc-flow-logs")
         log_group = aws.cloudwatch.LogGroup(
             name("flow-logs"),
-            name=f"/jamaa/{tenancy.prefix}/vpc-flow-logs",
+            name=group_name,
             retention_in_days=args.log_retention_days,
             kms_key_id=args.kms_key_arn,
             tags=tenancy.tags(name("flow-logs")),
@@ -272,7 +275,7 @@ class TenancyNetwork(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             name("flow-logs-role"),
-            name=name("vpc-flow-logs"),
+            name=role_name,
             assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com", tenancy.account_id),
             tags=tenancy.tags(name("flow-logs-role")),
             opts=child(self),
@@ -285,7 +288,7 @@ class TenancyNetwork(pulumi.ComponentResource):
                     {
                         "Effect": "Allow",
                         "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                        "Resource": log_group.arn.apply(lambda arn: f"{arn}:*"),
+                        "Resource": group_arn.apply(lambda arn: f"{arn}:*"),
                     }
                 ]
             ),
@@ -296,11 +299,11 @@ class TenancyNetwork(pulumi.ComponentResource):
             vpc_id=self.vpc.id,
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
-            log_destination=log_group.arn,
-            iam_role_arn=role.arn,
+            log_destination=group_arn,
+            iam_role_arn=tenancy.role_arn(role_name),
             max_aggregation_interval=60,
             tags=tenancy.tags(name("flow-log-cwl")),
-            opts=child(self),
+            opts=child(self, depends_on=[log_group, role]),
         )
         aws.ec2.FlowLog(
             name("flow-log-s3"),

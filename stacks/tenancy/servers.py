@@ -25,6 +25,7 @@ class DedicatedServer:
     data_class: str
     subnet_id: pulumi.Input[str]
     archive_policy_arn: pulumi.Input[str] | None
+    archive_policy: pulumi.Resource | None = None
 
 
 @dataclass
@@ -39,6 +40,7 @@ class ServersArgs:
     management_cidr: IPv4Network
     office_supernet: IPv4Network
     shared_archive_policy_arn: pulumi.Input[str] | None
+    shared_archive_policy: pulumi.Resource | None
     access_log_bucket: str
     domain: str
     deletion_protection: bool
@@ -92,7 +94,9 @@ class CommuneServers(pulumi.ComponentResource):
             )
         self._egress(self.server_sg, "server-out-postgres", 5432, cidr=str(args.vpc_cidr), what="PostgreSQL")
 
-        shared_profile = self._instance_role("shared", args.shared_archive_policy_arn, None)
+        shared_profile = self._instance_role(
+            "shared", args.shared_archive_policy_arn, args.shared_archive_policy, None
+        )
         template = aws.ec2.LaunchTemplate(
             name("lt-shared"),
             name=name("shared"),
@@ -207,7 +211,9 @@ class CommuneServers(pulumi.ComponentResource):
             )
         self.dedicated = {}
         for server in sorted(args.dedicated, key=lambda s: s.commune):
-            profile = self._instance_role(server.commune, server.archive_policy_arn, server.commune)
+            profile = self._instance_role(
+                server.commune, server.archive_policy_arn, server.archive_policy, server.commune
+            )
             instance_name = name("server", server.commune)
             tags = tenancy.tags(instance_name, server.data_class, server.commune)
             self.dedicated[server.commune] = aws.ec2.Instance(
@@ -262,7 +268,11 @@ class CommuneServers(pulumi.ComponentResource):
         )
 
     def _instance_role(
-        self, who: str, archive_policy_arn: pulumi.Input[str] | None, commune: str | None
+        self,
+        who: str,
+        archive_policy_arn: pulumi.Input[str] | None,
+        archive_policy: pulumi.Resource | None,
+        commune: str | None,
     ) -> aws.iam.InstanceProfile:
         tenancy, name = self._tenancy, self._tenancy.name
         role = aws.iam.Role(
@@ -276,7 +286,12 @@ class CommuneServers(pulumi.ComponentResource):
             if arn is None:
                 continue
             aws.iam.RolePolicyAttachment(
-                name("server-role", who, label), role=role.name, policy_arn=arn, opts=child(self)
+                name("server-role", who, label),
+                role=role.name,
+                policy_arn=arn,
+                opts=child(
+                    self, depends_on=[archive_policy] if archive_policy and label == "archive" else []
+                ),
             )
         return aws.iam.InstanceProfile(
             name("server-profile", who),

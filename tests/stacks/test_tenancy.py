@@ -268,7 +268,11 @@ def test_audit_logging(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     assert trail.inputs["isMultiRegionTrail"] is True
     assert trail.inputs["enableLogFileValidation"] is True
     assert trail.inputs["includeGlobalServiceEvents"] is True
-    assert {"kmsKeyId", "cloudWatchLogsGroupArn", "cloudWatchLogsRoleArn"} <= trail.unknown_keys
+    assert "kmsKeyId" in trail.unknown_keys  # the tenancy key is created in the same run
+    assert trail.inputs["cloudWatchLogsGroupArn"].endswith(
+        f":log-group:/jamaa/{plan_prefix(stack)}/cloudtrail:*"
+    )
+    assert trail.inputs["cloudWatchLogsRoleArn"].endswith(f":role/{plan_prefix(stack)}-trail-to-logs")
     assert "audit-logs" in trail.inputs["s3BucketName"]
     assert len(plan.of_type("aws:guardduty/detector:Detector")) == int(services.guardduty)
     assert len(plan.of_type("aws:cfg/recorder:Recorder")) == int(services.config)
@@ -343,7 +347,9 @@ def test_backup(plan_of: PlanOf, envs: Environments, stack: str) -> None:
         for rule in rules:
             assert rule["lifecycle"]["deleteAfter"] >= floor
             assert rule["copyActions"][0]["lifecycle"]["deleteAfter"] >= floor
-            assert rule["copyActions"][0]["destinationVaultArn"] == UNKNOWN  # the DR vault's ARN
+            destination = rule["copyActions"][0]["destinationVaultArn"]
+            assert destination.startswith(f"arn:aws:backup:{envs.dr_region(env)}:")
+            assert destination.endswith(f":backup-vault:{plan_prefix(stack)}-vault-dr")
     selections = plan.of_type("aws:backup/selection:Selection")
     assert sorted(s.inputs["conditions"][0]["stringEquals"][0]["value"] for s in selections) == sorted(plans)
 
