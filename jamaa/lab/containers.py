@@ -100,11 +100,13 @@ def boot_container(state: LabState, lab_dir: Path, name: str) -> None:
     record.boots += 1
 
 
-def stop_container(state: LabState, name: str) -> None:
-    """Power the container off (SIGTERM to nspawn), then make sure nothing of it is left running."""
+def stop_container(state: LabState, name: str) -> bool:
+    """Power the container off (SIGTERM to nspawn), then make sure nothing of it is left running.
+
+    Returns whether it was running."""
     record = state.process(f"nspawn:{name}")
-    if record is not None:
-        stop_pid(record.pid, record.started, grace=20.0)
+    was_running = record is not None and stop_pid(record.pid, record.started, grace=20.0)
     host = state.hosts.get(name)
     if host is not None and host.root is not None:
         kill_all(pids_rooted_under(Path(host.root)))
+    return was_running

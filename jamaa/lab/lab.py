@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jamaa.lab.containers import boot_container, create_container, host_dir, stop_container
-from jamaa.lab.generated import SSH_CONFIG, remove_generated, write_generated
+from jamaa.lab.containers import boot_container, create_container, stop_container
+from jamaa.lab.generated import INVENTORY, SSH_CONFIG, remove_generated, s3_endpoints, write_generated
 from jamaa.lab.image import ImageBuilder, Images, controller_key
 from jamaa.lab.network import allocate_ports, create_lan
 from jamaa.lab.profile import DEFAULT_PROFILE, Profile, load_named_profile
 from jamaa.lab.s3 import start_s3
-from jamaa.lab.state import LabState, load_state, save_state
+from jamaa.lab.state import HostRecord, LabState, load_state, save_state
 from jamaa.lab.system import (
     LabError,
     cache_dir,
@@ -240,10 +240,10 @@ class Lab:
         if state is not None:
             # containers first (clean poweroff), then the VM, then the services and relays
             for name, host in state.hosts.items():
-                if host.kind == "container":
-                    stop_container(state, name)
-                else:
-                    stop_vm(state, name)
+                if host.kind == "container" and stop_container(state, name):
+                    done.append(f"stopped nspawn:{name} (container powered off)")
+                elif host.kind == "vm" and stop_vm(state, name):
+                    done.append(f"stopped qemu:{name}")
             for record in reversed(state.processes):
                 if stop_pid(record.pid, record.started, grace=5.0):
                     done.append(f"stopped {record.name} (pid {record.pid})")
@@ -285,5 +285,43 @@ def leftovers() -> list[str]:
     return sorted(set(found))
 
 
-def host_paths(state: LabState, name: str) -> Path:
-    return host_dir(lab_dir(), name)
+@dataclass(frozen=True)
+class LabHandle:
+    """A running lab as host test suites see it (the `lab` fixture of tests/conftest.py yields one)."""
+
+    inventory: Path
+    ssh_config: Path
+    ssh_key: Path
+    hosts: dict[str, HostRecord]
+    s3: dict[str, str]  # lan, controller (endpoints), region, access_key_id, secret_access_key
+    profile: str
+
+    def group(self, name: str) -> list[str]:
+        """Host names in an inventory group (commune_servers, containers, vms, attackers)."""
+        return [h for h, record in self.hosts.items() if name in record.groups]
+
+    def ssh(self, host: str, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run a shell command on a lab host as root (exit status and output, never raises on failure)."""
+        if host not in self.hosts:
+            raise LabError(f"{host!r} is not a lab host (hosts: {', '.join(self.hosts)})")
+        return run(
+            ["ssh", "-F", self.ssh_config, "-o", "BatchMode=yes", host, command], check=False, timeout=timeout
+        )
+
+
+def handle(state: LabState, profile: Profile) -> LabHandle:
+    generated = Path(state.generated)
+    endpoints = s3_endpoints(state)
+    return LabHandle(
+        inventory=generated / INVENTORY,
+        ssh_config=generated / SSH_CONFIG,
+        ssh_key=controller_key(cache_dir()),
+        hosts=dict(state.hosts),
+        s3={
+            **endpoints,
+            "region": profile.s3.region,
+            "access_key_id": profile.s3.access_key_id,
+            "secret_access_key": profile.s3.secret_access_key,
+        },
+        profile=state.profile,
+    )

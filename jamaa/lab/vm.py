@@ -104,10 +104,10 @@ def start_vm(
     record.boots += 1
 
 
-def stop_vm(state: LabState, name: str) -> None:
+def stop_vm(state: LabState, name: str) -> bool:
+    """Stop QEMU (its disk is a throw-away overlay). Returns whether it was running."""
     record = state.process(f"qemu:{name}")
-    if record is not None:
-        stop_pid(record.pid, record.started, grace=10.0)
+    return record is not None and stop_pid(record.pid, record.started, grace=10.0)
 
 
 def wait_vm(

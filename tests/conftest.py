@@ -1,0 +1,36 @@
+"""Session-wide fixtures. `lab`: the lab's real hosts, brought up once (by whichever suite asks first).
+
+Host suites (tests/lab, tests/roles, tests/baseline, tests/backups…) mark their tests `lab` and take
+the `lab` fixture: a `jamaa.lab.lab.LabHandle` with `inventory`, `ssh_config`, `hosts` (name →
+record: kind, role, lan_ip, ssh_port, groups, communes), `group(name)`, `ssh(host, command)` and the
+`s3` endpoints. The fixture never takes the lab down: `make test` runs the suites in order as separate
+pytest runs on one lab, and tests/lab/test_zz_lab_down.py takes it down last.
+`JAMAA_LAB_PROFILE` picks another profile (default: environments/lab/profile.yaml).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from jamaa.lab.lab import LabHandle
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[LabHandle]:
+    from jamaa.errors import JamaaError
+    from jamaa.lab.lab import Lab, handle
+
+    profile = os.environ.get("JAMAA_LAB_PROFILE", "default")
+    try:
+        result = Lab(REPO / "environments").up(profile)
+    except JamaaError as error:
+        pytest.fail(f"the lab did not come up: {error}", pytrace=False)
+    yield handle(result.state, result.profile)
