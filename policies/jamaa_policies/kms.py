@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from jamaa_policies.framework import integer, resource_policy, truthy
+from jamaa_policies.framework import environment_of, resource_policy, tag_knobs, truthy
 from jamaa_policies.settings import Settings
 
 KEY = "aws:kms/key:Key"
@@ -31,13 +31,15 @@ def key_rotation(args: ResourceValidationArgs, report: ReportViolation, _config:
 
 
 def _window(settings: Settings) -> dict[str, dict[str, Any]]:
-    windows = [env["kms_deletion_window_days"] for env in settings.environments.values()]
+    by_environment = {name: env["kms_deletion_window_days"] for name, env in settings.environments.items()}
     return {
-        "min_deletion_window_days": integer(
-            min(windows) if windows else 30,
-            "Shortest pending-deletion window, in days (the smallest set for any environment).",
-            7,
-        )
+        **tag_knobs(settings),
+        "min_deletion_window_days": {
+            "type": "object",
+            "additionalProperties": {"type": "integer", "minimum": 7, "maximum": 30},
+            "default": by_environment,
+            "description": "Shortest pending-deletion window per environment, in days (environments/<env>).",
+        },
     }
 
 
@@ -45,14 +47,22 @@ def _window(settings: Settings) -> dict[str, dict[str, Any]]:
     name="kms-deletion-window",
     family="kms",
     types=[KEY],
-    description="KMS keys keep a pending-deletion window of at least the national minimum.",
+    description="KMS keys keep at least their environment's pending-deletion window (30 days in prod).",
     severity="medium",
     controls=["CLD-KMS-002"],
-    remediation="Set deletionWindowInDays to at least the configured minimum (30 in prod).",
+    remediation="Set deletionWindowInDays to at least the environment's kms_deletion_window_days.",
     config=_window,
 )
 def deletion_window(args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
+    minimums: Mapping[str, int] = config["min_deletion_window_days"]
+    environment = environment_of(args, config)
+    # An untagged key, or an environment without a setting, gets the strictest window.
+    required = int(
+        minimums.get(environment, max(minimums.values(), default=30))
+        if environment
+        else max(minimums.values(), default=30)
+    )
     window = args.props.get("deletionWindowInDays")
     days = int(window) if window is not None else 30  # AWS's default is 30 days
-    if days < int(config["min_deletion_window_days"]):
-        report(f"deletionWindowInDays is {days}, under the minimum of {config['min_deletion_window_days']}.")
+    if days < required:
+        report(f"deletionWindowInDays is {days}, under the {environment or 'default'} minimum of {required}.")
