@@ -1,0 +1,157 @@
+"""Lab parts that need no real host: image digests and cache validity, generated files, the chain."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jamaa.lab import chain
+from jamaa.lab.chain import Context, Outcome, Requirement, Stage, chain_passed, run_chain
+from jamaa.lab.generated import render_inventory, render_ssh_config
+from jamaa.lab.image import ImageBuilder, _digest
+from jamaa.lab.profile import load_named_profile
+from jamaa.lab.state import HostRecord, LabState
+
+REPO = Path(__file__).resolve().parents[2]
+ENVIRONMENTS = REPO / "environments"
+
+
+@pytest.fixture
+def builder(tmp_path: Path) -> ImageBuilder:
+    return ImageBuilder(load_named_profile(ENVIRONMENTS), tmp_path)  # makes a controller key there
+
+
+def test_image_digest_follows_inputs_only(builder: ImageBuilder, tmp_path: Path) -> None:
+    base = _digest(builder.base_inputs())
+    assert base == _digest(ImageBuilder(builder.profile, tmp_path).base_inputs())  # same inputs, same image
+    more = builder.profile.model_copy(
+        update={"image": builder.profile.image.model_copy(update={"packages": ["less"]})}
+    )
+    assert _digest(ImageBuilder(more, tmp_path).base_inputs()) != base
+    bookworm = builder.profile.model_copy(update={"suite": "bookworm"})
+    assert _digest(ImageBuilder(bookworm, tmp_path).base_inputs()) != base
+    # the VM's packages change the VM disk, not the base rootfs the containers use
+    vm_more = builder.profile.model_copy(
+        update={"image": builder.profile.image.model_copy(update={"vm_packages": ["auditd", "tcpdump"]})}
+    )
+    other = ImageBuilder(vm_more, tmp_path)
+    assert _digest(other.base_inputs()) == base
+    assert _digest(other.vm_inputs(base)) != _digest(builder.vm_inputs(base))
+
+
+def test_cached_image_is_valid_only_with_its_digest(builder: ImageBuilder, tmp_path: Path) -> None:
+    directory = tmp_path / "images" / "base-trixie-x"
+    directory.mkdir(parents=True)
+    assert not builder._valid(directory, "abc")
+    (directory / "manifest.json").write_text(json.dumps({"digest": "abc"}))
+    assert builder._valid(directory, "abc")
+    assert not builder._valid(directory, "abd")
+    (directory / "manifest.json").write_text("{ torn")
+    assert not builder._valid(directory, "abc")
+
+
+def _state() -> LabState:
+    state = LabState(
+        profile="default", suite="trixie", environments="environments", generated="/tmp/g",
+        lan_cidr="192.168.77.0/24", service_ip="192.168.77.1", s3_port=9000, s3_controller_port=22203,
+    )  # fmt: skip
+    state.hosts["srv-01"] = HostRecord(
+        name="srv-01", kind="container", role="commune_server", lan_ip="192.168.77.11",
+        netns="jamaa-h-srv-01", ssh_port=22200, communes=["c0410101"],
+        groups=["commune_servers", "containers"],
+    )  # fmt: skip
+    state.hosts["vm-01"] = HostRecord(
+        name="vm-01", kind="vm", role="commune_server", lan_ip="192.168.77.21", netns=None,
+        ssh_port=22201, communes=[], groups=["commune_servers", "vms"],
+    )  # fmt: skip
+    state.hosts["attacker"] = HostRecord(
+        name="attacker", kind="container", role="attacker", lan_ip="192.168.77.66",
+        netns="jamaa-h-attacker", ssh_port=None, groups=["attackers"],
+    )  # fmt: skip
+    return state
+
+
+def test_inventory_is_what_ansible_reads(tmp_path: Path) -> None:
+    profile = load_named_profile(ENVIRONMENTS)
+    path = tmp_path / "inventory.ini"
+    path.write_text(render_inventory(_state(), profile, Path("/k/id_ed25519")))
+    listing = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(path), "--list"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    data = json.loads(listing.stdout)
+    assert data["commune_servers"]["hosts"] == ["srv-01", "vm-01"]
+    assert data["containers"]["hosts"] == ["srv-01"]
+    assert data["attackers"]["hosts"] == ["attacker"]
+    hostvars = data["_meta"]["hostvars"]
+    assert hostvars["srv-01"]["ansible_port"] == 22200
+    assert hostvars["srv-01"]["jamaa_communes"] == ["c0410101"]
+    assert hostvars["vm-01"]["jamaa_s3_endpoint"] == "http://192.168.77.1:9000"
+    assert "ip netns exec jamaa-h-attacker nc" in hostvars["attacker"]["ansible_ssh_common_args"]
+
+
+def test_ssh_config_reaches_the_attacker_through_its_namespace() -> None:
+    text = render_ssh_config(_state(), Path("/k/id_ed25519"))
+    attacker = text.split("Host attacker\n", 1)[1].split("\n\n", 1)[0]
+    assert "ProxyCommand ip netns exec jamaa-h-attacker nc %h %p" in attacker
+    assert "Port 22200" in text.split("Host srv-01\n", 1)[1].split("\n\n", 1)[0]
+
+
+def _ctx(tmp_path: Path) -> Context:
+    return Context(tmp_path, tmp_path / "environments", "default", tmp_path / "out", lambda _m: None)
+
+
+def test_chain_runs_what_exists_and_never_pretends(tmp_path: Path) -> None:
+    (tmp_path / "present.yml").write_text("x")
+    stages = [
+        Stage("first", "ok", argv=("{python}", "-c", "print('hello')")),
+        Stage("absent", "needs a file", Requirement(files=("playbooks/site.yml",)), argv=("false",)),
+        Stage(
+            "broken",
+            "fails",
+            Requirement(files=("present.yml",)),
+            argv=("{python}", "-c", "raise SystemExit(3)"),
+        ),
+        Stage("after", "needs broken", argv=("true",), needs=("broken",)),
+        Stage("module", "needs a module", Requirement(modules=("jamaa.no_such_part",)), argv=("true",)),
+        Stage("command", "needs a command", Requirement(commands=(("no-such-command",),)), argv=("true",)),
+        Stage("inproc", "a function", action=lambda ctx: Outcome("passed", "fine")),
+    ]
+    results = {r.stage.name: r.outcome for r in run_chain(_ctx(tmp_path), stages)}
+    assert results["first"].status == "passed"
+    assert results["first"].log is not None and "hello" in results["first"].log.read_text()
+    assert results["absent"] == Outcome("not built yet", "missing file playbooks/site.yml")
+    assert results["broken"].status == "failed" and results["broken"].detail.startswith("exit 3")
+    assert results["after"] == Outcome("skipped", "needs broken, which did not pass")
+    assert results["module"].status == "not built yet"
+    assert results["command"].detail == "missing command `jamaa no-such-command`"
+    assert results["inproc"] == Outcome("passed", "fine")
+    assert not chain_passed(run_chain(_ctx(tmp_path), stages))
+    assert chain_passed(run_chain(_ctx(tmp_path), [stages[0], stages[1]]))
+
+
+def test_chain_stage_crash_is_that_stage_failing(tmp_path: Path) -> None:
+    def crash(ctx: Context) -> Outcome:
+        raise RuntimeError("boom")
+
+    (result,) = run_chain(_ctx(tmp_path), [Stage("crash", "raises", action=crash)])
+    assert result.outcome == Outcome("failed", "RuntimeError: boom")
+
+
+def test_default_chain_order_and_registration() -> None:
+    names = [s.name for s in chain.STAGES]
+    assert names == ["validate", "plan", "policy", "lab-up", "converge", "baseline", "report"]
+    assert chain.jamaa_has_command(("lab", "up"))
+    assert not chain.jamaa_has_command(("lab", "nope"))
+    extra = Stage("backups", "restore drill", Requirement(files=("playbooks/restore.yml",)), argv=("true",))
+    try:
+        chain.register(extra, before="report")
+        assert [s.name for s in chain.STAGES][-2:] == ["backups", "report"]
+        with pytest.raises(ValueError, match="already registered"):
+            chain.register(extra)
+    finally:
+        chain.STAGES.remove(extra)
