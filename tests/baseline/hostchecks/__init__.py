@@ -18,6 +18,7 @@ import pkgutil
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 Check = Callable[[Any, "HostContext"], None]
@@ -61,6 +62,35 @@ class HostContext:
 
     def in_any(self, *groups: str) -> bool:
         return any(g in self.groups for g in groups)
+
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _yaml(path: Path) -> dict[str, Any]:
+    from jamaa.yamlio import load_yaml
+
+    if not path.is_file():
+        return {}
+    data = load_yaml(path)
+    return dict(data) if isinstance(data, dict) else {}
+
+
+def setting(ctx: HostContext, role: str, name: str) -> Any:
+    """A role variable as Ansible resolves it for this host, for the values the checks compare with.
+
+    Inventory variables first (host, then groups), then the playbooks' group_vars (all, then the
+    host's groups), then the role's defaults: the same precedence order, without Jinja templating
+    (a templated default is returned as None: the check then relies on the catalogue's rule only).
+    """
+    if name in ctx.hostvars:
+        return ctx.hostvars[name]
+    for group in reversed(["all", *ctx.groups]):
+        found = _yaml(REPO / "playbooks" / "group_vars" / f"{group}.yml")
+        if name in found:
+            return found[name]
+    value = _yaml(REPO / "roles" / role / "defaults" / "main.yml").get(name)
+    return None if isinstance(value, str) and "{{" in value else value
 
 
 # ---- helpers the area modules share --------------------------------------------------------------

@@ -18,8 +18,7 @@ def sudoers(host: Any, ctx: HostContext) -> list[str]:
         ctx.cache["sudoers"] = [
             line.strip()
             for line in text.splitlines()
-            if (line.strip()
-            and not line.lstrip().startswith("#"))
+            if (line.strip() and not line.lstrip().startswith("#"))
             or line.lstrip().startswith(("#include", "@"))
         ]
     return list(ctx.cache["sudoers"])
