@@ -6,7 +6,7 @@ import importlib
 import warnings
 from pathlib import Path
 
-from jamaa.plan import Plan, run_program
+from jamaa.plan import Plan, PlanError, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 REGIONS = [f"ma-{n:02d}" for n in range(1, 13)]
@@ -44,7 +44,13 @@ with warnings.catch_warnings():
 
 
 def plan_strictly(stack: str, config: dict[str, str] | None = None, program: Path = ROOT) -> Plan:
-    """Plan with the SDK's deprecation warnings turned into errors (a deprecated resource fails)."""
+    """Plan with the SDK's deprecations as failures: a deprecated argument raises its
+    DeprecationWarning as an error; a deprecated resource (its constructor logs through Pulumi)
+    fails here too."""
     with warnings.catch_warnings():
         warnings.filterwarnings("error", category=DeprecationWarning, module="pulumi_aws")
-        return run_program(program, stack, config)
+        plan = run_program(program, stack, config)
+    deprecated = [w for w in plan.warnings if "deprecated" in w]
+    if deprecated:
+        raise PlanError(f"plan {stack}: {deprecated[0]}")
+    return plan

@@ -1,0 +1,187 @@
+"""The offline plan runner: isolation between runs, unknowns, errors as one line (exit 2), the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+from tenancy_plans import ROOT, plan_strictly
+from typer.testing import CliRunner
+
+from jamaa.cli import app
+from jamaa.errors import ConfigError, JamaaError
+from jamaa.plan import UNKNOWN, PlanError, run_program
+
+pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning:pulumi_aws")
+
+
+def program(tmp_path: Path, name: str, source: str, **modules: str) -> Path:
+    directory = tmp_path / name
+    directory.mkdir()
+    (directory / "__main__.py").write_text(textwrap.dedent(source))
+    for module, text in modules.items():
+        (directory / f"{module}.py").write_text(textwrap.dedent(text))
+    return directory
+
+
+KEY_AND_BUCKET = """
+    import pulumi
+    import pulumi_aws as aws
+
+    region = pulumi.Config().require("region")
+    provider = aws.Provider("p", region=region)
+    opts = pulumi.ResourceOptions(provider=provider)
+    key = aws.kms.Key("key", enable_key_rotation=True, opts=opts)
+    bucket = aws.s3.Bucket("bucket", bucket="known-name", opts=opts)
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        "sse",
+        bucket=bucket.bucket,
+        rules=[{"apply_server_side_encryption_by_default": {
+            "sse_algorithm": "aws:kms", "kms_master_key_id": key.arn,
+        }}],
+        opts=opts,
+    )
+"""
+
+
+def test_unknowns_are_marked_and_known_values_kept(tmp_path: Path) -> None:
+    plan = plan_strictly("dev", {"region": "eu-south-2"}, program(tmp_path, "p", KEY_AND_BUCKET))
+    assert plan.project == "p" and plan.stack == "dev"
+    sse = plan.of_type(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )[0]
+    assert sse.inputs["bucket"] == "known-name"  # an output echoing a known input stays known
+    assert sse.unknown_keys == {"rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId"}
+    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] == UNKNOWN
+    assert sse.is_unknown("rules") and not sse.is_unknown("bucket")
+    key = plan.of_type("aws:kms/key:Key")[0]
+    assert key.inputs == {"enableKeyRotation": True} and key.unknown_keys == set()
+    assert plan.region_of(key) == "eu-south-2"
+    assert sse.property_dependencies["bucket"] == [plan.of_type("aws:s3/bucket:Bucket")[0].urn]
+    assert all(r.parent_urn == "urn:pulumi:dev::p::pulumi:pulumi:Stack::p-dev" for r in plan.resources)
+
+
+def test_programs_are_isolated_from_each_other(tmp_path: Path) -> None:
+    main = (
+        "import pulumi\nimport helpers\n"
+        "pulumi.CustomResource('test:index:Thing', helpers.NAME, {'v': helpers.NAME})\n"
+    )
+    first = program(tmp_path, "one", main, helpers="NAME = 'first'\n")
+    second = program(tmp_path, "two", main, helpers="NAME = 'second'\n")
+    a = run_program(first, "s1")
+    b = run_program(second, "s2")
+    again = run_program(first, "s1")
+    assert [r.name for r in a.resources] == ["first"] and [r.name for r in b.resources] == ["second"]
+    assert b.resources[0].urn == "urn:pulumi:s2::two::pulumi:pulumi:Stack$test:index:Thing::second"
+    assert [r.urn for r in again.resources] == [r.urn for r in a.resources]
+
+
+def test_bad_argument_is_one_line_with_file_and_line(tmp_path: Path) -> None:
+    bad = program(tmp_path, "bad", "import pulumi_aws as aws\n\naws.s3.Bucket('b', bucket_name='x')\n")
+    with pytest.raises(PlanError) as caught:
+        run_program(bad, "dev")
+    message = str(caught.value)
+    assert message.startswith("plan dev: __main__.py:3: TypeError: ")
+    assert "bucket_name" in message and "\n" not in message
+    assert caught.value.exit_code == 2
+
+
+def test_missing_config_and_exceptions(tmp_path: Path) -> None:
+    with pytest.raises(PlanError, match=r"Missing required configuration variable 'p:region'$"):
+        run_program(program(tmp_path, "p", KEY_AND_BUCKET), "dev")
+    failing = program(
+        tmp_path, "f", "import helper\n", helper="def go():\n    raise ValueError('no region MA-13')\ngo()\n"
+    )
+    with pytest.raises(PlanError, match=r"^plan dev: helper.py:2: ValueError: no region MA-13$"):
+        run_program(failing, "dev")
+    with pytest.raises(PlanError, match="not a Pulumi Python program"):
+        run_program(tmp_path, "dev")
+
+
+def test_deprecations_fail_the_strict_plan(tmp_path: Path) -> None:
+    old_resource = program(
+        tmp_path,
+        "old",
+        "import pulumi_aws as aws\n"
+        "aws.s3.BucketVersioningV2('v', bucket='b', versioning_configuration={'status': 'Enabled'})\n",
+    )
+    assert any("BucketVersioningV2 is deprecated" in w for w in run_program(old_resource, "dev").warnings)
+    with pytest.raises(PlanError, match=r"BucketVersioningV2 is deprecated"):
+        plan_strictly("dev", None, old_resource)
+    old_argument = program(
+        tmp_path, "arg", "import pulumi_aws as aws\naws.s3.Bucket('b', aws.s3.BucketArgs(acl='private'))\n"
+    )
+    with pytest.raises(PlanError, match=r"__main__.py:2: DeprecationWarning: acl is deprecated"):
+        plan_strictly("dev", None, old_argument)
+
+
+def test_stack_errors(tmp_path: Path) -> None:
+    with pytest.raises(PlanError, match=r"ValueError: jamaa:region: unknown region 'MA-13'"):
+        run_program(ROOT, "scratch", {"jamaa:region": "MA-13", "jamaa:environment": "prod"})
+    with pytest.raises(PlanError, match=r"Missing required configuration variable 'jamaa:environment'"):
+        run_program(ROOT, "scratch", {"jamaa:region": "MA-07"})
+    # A broken environments/ stops the program with the model's own `FILE: FIELD: reason` lines.
+    envs = tmp_path / "environments"
+    shutil.copytree(ROOT / "environments", envs)
+    national = yaml.safe_load((envs / "national.yaml").read_text())
+    national["hosting"]["primary_region"] = "us-east-1"
+    (envs / "national.yaml").write_text(yaml.safe_dump(national))
+    with pytest.raises(ConfigError) as caught:
+        run_program(ROOT, "ma-07-prod", {"jamaa:environments": str(envs)})
+    assert (
+        f"{envs / 'national.yaml'}: hosting.primary_region: us-east-1 is outside the allowed regions"
+        in str(caught.value)
+    )
+
+
+def test_sovereign_only_classes_never_reach_aws(tmp_path: Path) -> None:
+    envs = tmp_path / "environments"
+    shutil.copytree(ROOT / "environments", envs)
+    national = yaml.safe_load((envs / "national.yaml").read_text())
+    national["data_classes"]["internal"]["sovereign_only"] = True
+    (envs / "national.yaml").write_text(yaml.safe_dump(national))
+    with pytest.raises(
+        JamaaError, match=r"data class 'internal' is sovereign-only .* cannot be placed in AWS"
+    ):
+        run_program(ROOT, "ma-07-prod", {"jamaa:environments": str(envs)})
+
+
+runner = CliRunner()
+
+
+def test_cli_plan_stack_with_json(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    result = runner.invoke(app, ["plan", "lab", "--project", str(ROOT), "--json", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "resources planned for lab" in result.output
+    data = json.loads(out.read_text())
+    assert data["stack"] == "lab" and data["resource_count"] == len(data["resources"]) > 100
+    vpc = next(r for r in data["resources"] if r["type"] == "aws:ec2/vpc:Vpc")
+    assert vpc["inputs"]["cidrBlock"] == "10.71.0.0/16" and vpc["parent"].endswith(
+        "TenancyNetwork::ma-07-lab-network"
+    )
+
+
+def test_cli_errors_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["plan", "ma-13-prod", "--project", str(ROOT)])
+    assert result.exit_code == 2
+    assert "no such stack 'ma-13-prod' (known: lab, ma-01-prod," in result.output
+    bad = program(tmp_path, "bad", "raise RuntimeError('boom')\n")
+    result = runner.invoke(app, ["plan", "--program", str(bad)])
+    assert result.exit_code == 2
+    assert result.output.strip() == "plan dev: __main__.py:1: RuntimeError: boom"
+    result = runner.invoke(app, ["plan", "--project", str(ROOT)])
+    assert result.exit_code == 2 and "name a stack" in result.output
+
+
+def test_cli_plans_any_program(tmp_path: Path) -> None:
+    other = program(tmp_path, "other", KEY_AND_BUCKET)
+    (other / "Pulumi.yaml").write_text("name: other\nruntime: python\n")
+    (other / "Pulumi.test.yaml").write_text("config:\n  other:region: eu-west-3\n")
+    result = runner.invoke(app, ["plan", "test", "--program", str(other)])
+    assert result.exit_code == 0, result.output
+    assert "aws:kms/key:Key" in result.output and "4 resources planned for test" in result.output
