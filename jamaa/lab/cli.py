@@ -58,13 +58,14 @@ def image_command(
         str | None, typer.Option(help="override the profile's Debian suite: trixie (13) or bookworm (12)")
     ] = None,
     force: Annotated[bool, typer.Option(help="rebuild even when the cached image is valid")] = False,
+    prune: Annotated[bool, typer.Option(help="then remove this suite's older cached images")] = False,
 ) -> None:
     """Build the lab's Debian image (or find it in the cache, $JAMAA_CACHE or /var/cache/jamaa)."""
-    _image(profile, environments, suite, force)
+    _image(profile, environments, suite, force, prune)
 
 
 @fails_cleanly
-def _image(profile_name: str, environments: Path, suite: str | None, force: bool) -> None:
+def _image(profile_name: str, environments: Path, suite: str | None, force: bool, prune: bool) -> None:
     from jamaa.errors import ConfigError
     from jamaa.lab.image import ImageBuilder, describe
     from jamaa.lab.profile import SUITES, load_named_profile
@@ -77,7 +78,9 @@ def _image(profile_name: str, environments: Path, suite: str | None, force: bool
         profile = profile.model_copy(update={"suite": suite})
     started = time.monotonic()
     with _Progress() as note:
-        images = ImageBuilder(profile, cache_dir(), note=note).ensure(force=force)
+        builder = ImageBuilder(profile, cache_dir(), note=note)
+        images = builder.ensure(force=force)
+        removed = builder.prune(images) if prune else []
     table = Table(title=f"Lab image ({profile.suite}) in {time.monotonic() - started:.1f} s")
     for column in ("artefact", "path", "digest", "this run"):
         table.add_column(column)
@@ -85,6 +88,8 @@ def _image(profile_name: str, environments: Path, suite: str | None, force: bool
     for name, path, digest in describe(images):
         table.add_row(name, str(path), digest[:16], "built" if kinds[name] in images.built else "cached")
     console.print(table)
+    for directory in removed:
+        console.print(f"removed {directory}", highlight=False)
 
 
 @lab_app.command("up")

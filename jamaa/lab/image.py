@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from jamaa.lab.profile import Profile
-from jamaa.lab.system import LabError, locked, require_root, require_tools, run, unmount_under
+from jamaa.lab.system import LabError, locked, mounts_under, require_root, require_tools, run, unmount_under
 
 # Bump when the preparation steps below change in a way the inputs do not show.
 RECIPE = 4
@@ -290,6 +290,22 @@ class ImageBuilder:
                     self._build_vm(base, vm)
                     built.append("vm")
         return Images(base, attacker, vm, tuple(built))
+
+    def prune(self, keep: Images) -> list[Path]:
+        """Remove this suite's other cached images (older inputs). Refused while a lab is up."""
+        if (self.cache / "lab" / "state.json").exists():
+            raise LabError(
+                "jamaa lab image --prune: a lab is up (it may run on an older image); take it down first"
+            )
+        kept = {keep.base.directory, *(i.directory for i in (keep.attacker, keep.vm) if i is not None)}
+        removed = []
+        with locked(self.images_dir / ".lock"):
+            for kind in ("base", "attacker", "vm"):
+                for directory in sorted(self.images_dir.glob(f"{kind}-{self.profile.suite}-*")):
+                    if directory not in kept and not mounts_under(directory):
+                        shutil.rmtree(directory)
+                        removed.append(directory)
+        return removed
 
     def _fresh_build_dir(self, final: Path) -> Path:
         build = final.with_name(".build-" + final.name)

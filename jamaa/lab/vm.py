@@ -6,9 +6,10 @@ out to Debian's archive, and SSH on a loopback port forward) and a tap device on
 kernel command line carries the host's name (`systemd.hostname=`) and LAN address (`jamaa.lan=MAC,IP/N`,
 turned into a networkd file by the image's `jamaa-lab-net` unit).
 
-Boots under TCG are not always clean (an early oops was seen once in a few boots): with `panic=1` and
-`-no-reboot` a panic ends QEMU, the serial log is watched for "Kernel panic", and a boot that does not
-answer SSH in time is retried on a fresh overlay, up to `vm.boot_attempts` times.
+Boots under TCG are not always clean (an early oops was seen once in a few boots): the serial log is
+watched for "Kernel panic", and a panicked boot, or one that does not answer SSH in time, is retried
+on a fresh overlay, up to `vm.boot_attempts` times. A reboot the guest asks for (`reboot`, e.g. to
+check that a setting persists) is an ordinary reboot on the same disk: QEMU keeps running.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def start_vm(
     argv = [
         "qemu-system-x86_64", "-name", host.name, "-accel", accel, "-cpu", profile.vm.cpu_model,
         "-m", str(profile.vm.memory_mb), "-smp", str(profile.vm.cpus),
-        "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+        "-nodefaults", "-no-user-config", "-display", "none",
         "-kernel", str(images.vm.kernel), "-initrd", str(images.vm.initrd), "-append", cmdline,
         "-drive", f"file={overlay},if=virtio,format=qcow2,cache=unsafe",
         "-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-pci,rng=rng0",
