@@ -23,7 +23,7 @@ TEMPLATES: dict[Path, str] = {GITHUB: "github.yml.j2", GITLAB: "gitlab-ci.yml.j2
 # The commands each stage runs: one place, both dialects.
 LINT_FALLBACK = ("jamaa", "tests", "stacks", "policies", "bench")
 YAMLLINT_CONFIG = "ci-templates/yamllint.yml"
-YAMLLINT_PATHS = ("ci-templates", "playbooks", "roles", "policies/controls")
+YAMLLINT_PATHS = ("ci-templates", "environments", "playbooks", "roles", "policies/controls")
 PLAN_DIR = "out/plan"
 POLICY_DIR = "out/policy"
 
