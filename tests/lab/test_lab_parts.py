@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from jamaa.lab import chain
+from jamaa.lab import chain, vm
 from jamaa.lab.chain import Context, Outcome, Requirement, Stage, chain_passed, run_chain
 from jamaa.lab.generated import render_inventory, render_ssh_config
 from jamaa.lab.image import ImageBuilder, _digest
-from jamaa.lab.profile import load_named_profile
+from jamaa.lab.profile import HostSpec, load_named_profile
 from jamaa.lab.state import HostRecord, LabState
+from jamaa.lab.system import LabError
 
 REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = REPO / "environments"
@@ -155,3 +157,57 @@ def test_default_chain_order_and_registration() -> None:
             chain.register(extra)
     finally:
         chain.STAGES.remove(extra)
+
+
+def _vm_state(tmp_path: Path) -> tuple[LabState, Path]:
+    state = _state()
+    state.hosts["vm-01"].boots = 1
+    state.add_process("qemu:vm-01", os.getpid())  # a live process standing in for QEMU
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "vm-01.console.log").write_text(
+        "[    3.1] Kernel panic - not syncing: Fatal exception in interrupt\n"
+    )
+    return state, logs
+
+
+def test_vm_panic_is_retried_on_a_fresh_boot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state, logs = _vm_state(tmp_path)
+    starts: list[int] = []
+
+    def fake_start(state: LabState, lab_dir: Path, profile: object, host: HostSpec, *rest: object) -> None:
+        starts.append(int(str(rest[-1])))
+        state.hosts[host.name].boots += 1
+        (lab_dir / "logs" / f"{host.name}.console.log").write_text("Debian GNU/Linux 13 vm-01 ttyS0\n")
+
+    monkeypatch.setattr(vm, "start_vm", fake_start)
+    monkeypatch.setattr(vm, "stop_vm", lambda state, name: True)
+    monkeypatch.setattr(vm, "ssh_banner", lambda port: bool(starts))
+    profile = load_named_profile(ENVIRONMENTS)
+    notes: list[str] = []
+    vm.wait_vm(state, tmp_path, profile, profile.host("vm-01"), 2, None, notes.append)  # type: ignore[arg-type]
+    assert starts == [22201]
+    assert notes == ["vm-01: boot 1: 'Kernel panic' on the serial console; booting again"]
+    assert "Kernel panic" in (logs / "vm-01.console.boot1.log").read_text()
+
+
+def test_vm_that_never_boots_is_an_error_naming_each_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, logs = _vm_state(tmp_path)
+
+    def panics_again(state: LabState, lab_dir: Path, profile: object, host: HostSpec, *rest: object) -> None:
+        state.hosts[host.name].boots += 1
+        (lab_dir / "logs" / f"{host.name}.console.log").write_text("end Kernel panic - not syncing\n")
+
+    monkeypatch.setattr(vm, "start_vm", panics_again)
+    monkeypatch.setattr(vm, "stop_vm", lambda state, name: True)
+    monkeypatch.setattr(vm, "ssh_banner", lambda port: False)
+    profile = load_named_profile(ENVIRONMENTS)
+    profile = profile.model_copy(update={"vm": profile.vm.model_copy(update={"boot_attempts": 2})})
+    with pytest.raises(LabError) as caught:
+        vm.wait_vm(state, tmp_path, profile, profile.host("vm-01"), 2, None, lambda _m: None)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "vm-01: VM did not boot: boot 1: 'Kernel panic' on the serial console; "
+        f"boot 2: 'Kernel panic' on the serial console (serial logs in {logs})"
+    )
