@@ -15,6 +15,7 @@ from jamaa.inventory import cli as inventory_cli
 from jamaa.lab.cli import lab_app
 from jamaa.plan import cli as plan_cli
 from jamaa.policy.cli import policy_app
+from jamaa.state import state_app
 from jamaa.report import cli as report_cli
 from jamaa.verify import cli as verify_cli
 
@@ -35,6 +36,7 @@ report_cli.register(app)
 app.add_typer(lab_app)
 app.add_typer(policy_app, name="policy")
 plan_cli.register(app)
+app.add_typer(state_app)
 
 
 def main() -> None:
