@@ -9,14 +9,14 @@ from __future__ import annotations
 import typer
 
 from jamaa import environments_cli
-from jamaa.delivery import cli as pipelines_cli
 from jamaa.audit import cli as audit_cli
+from jamaa.delivery import cli as pipelines_cli
 from jamaa.inventory import cli as inventory_cli
 from jamaa.lab.cli import lab_app
 from jamaa.plan import cli as plan_cli
 from jamaa.policy.cli import policy_app
-from jamaa.state import state_app
 from jamaa.report import cli as report_cli
+from jamaa.state import state_app
 from jamaa.verify import cli as verify_cli
 
 app = typer.Typer(
