@@ -21,8 +21,6 @@ policy_app = typer.Typer(
     help="The CrossGuard policy pack, offline: check a stack or any Pulumi program, list the policies.",
     no_args_is_help=True,
 )
-console = Console()
-
 OFFLINE_STACK = "offline"
 
 
@@ -75,7 +73,7 @@ def check(
         with output.open("w", encoding="utf-8") as handle:
             render(report, fmt, Console(file=handle, width=200))
     else:
-        text = render(report, fmt, console)
+        text = render(report, fmt, Console())
         if text is not None and output is not None:
             output.write_text(text, encoding="utf-8")
         elif text is not None:
@@ -122,4 +120,4 @@ def list_policies(
             for c in p.controls
         )
         table.add_row(p.family, p.name, p.kind, p.severity, p.default_enforcement, controls)
-    console.print(table)
+    Console().print(table)

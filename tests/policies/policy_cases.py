@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (one fixture per line reads best)
 """Compliant and non-compliant fixtures for every policy (inputs in the engine's camelCase).
 
 Each case is (policy, case id, resources, expected): `expected` None means the resources comply (no
