@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from jamaa import environments_cli
+from jamaa.drill import cli as drill_cli
 from jamaa.audit import cli as audit_cli
 from jamaa.delivery import cli as pipelines_cli
 from jamaa.inventory import cli as inventory_cli
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 
 environments_cli.register(app)
+drill_cli.register(app)
 pipelines_cli.register(app)
 audit_cli.register(app)
 inventory_cli.register(app)
