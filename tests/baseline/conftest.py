@@ -26,7 +26,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import hostchecks
-from hostchecks import HostContext, NotApplicable, cached
+from hostchecks import HostContext, NotApplicable, host_controls, host_roles
 
 REPO = Path(__file__).resolve().parents[2]
 PROP_STATUS = "jamaa_status"  # read by jamaa.verify.plugin
@@ -60,12 +60,6 @@ def _opt(config: pytest.Config, name: str, default: Any = None) -> Any:
 
 
 # ---- the catalogue and the waivers ----------------------------------------------------------------
-
-
-def host_controls() -> list[Any]:
-    from jamaa.catalogue import load_catalogue
-
-    return sorted(load_catalogue(REPO / "policies" / "controls").host_controls(), key=lambda c: c.id)
 
 
 def env_dir_of(config: pytest.Config) -> Path | None:
@@ -102,10 +96,10 @@ class Baseline:
             except JamaaError as error:
                 raise pytest.UsageError(f"waivers: {error}") from None
 
-    def context(self, host: Any) -> HostContext:
-        name = host_name(host)
+    def context(self, host: Any, identity: Any) -> HostContext:
+        name = host_name(identity)
         if name not in self._contexts:
-            hostvars = host_vars(host)
+            hostvars = host_vars(identity)
             virt = host.run("systemd-detect-virt --container")
             container = virt.stdout.strip() if virt.rc == 0 else None
             self._contexts[name] = HostContext(
@@ -144,9 +138,10 @@ class Baseline:
         return None
 
     # ---- one control on one host ----------------------------------------------------------------
-    def verify(self, host: Any, control_id: str, record: Any) -> None:
+    def verify(self, host: Any, identity: Any, control_id: str, record: Any) -> None:
+        """Check one control on one host (`identity`: the inventory's host; `host`: how we connect)."""
         control = self.controls[control_id]
-        ctx = self.context(host)
+        ctx = self.context(host, identity)
         record("control", control.id)
         record("host", ctx.name)
         record("severity", control.severity)
@@ -192,24 +187,6 @@ class Baseline:
             record(PROP_STATUS, "error")
             raise
         record(PROP_STATUS, "pass")
-
-
-def _context_defaults() -> dict[str, Any]:
-    from jamaa.yamlio import load_yaml
-
-    data = load_yaml(REPO / "roles" / "jamaa_context" / "defaults" / "main.yml")
-    return dict(data) if isinstance(data, dict) else {}
-
-
-def host_roles(ctx: HostContext) -> tuple[set[str], str]:
-    """The roles site.yml applies to this host: its scope's roles, service roles only with communes."""
-    defaults = cached(ctx, "jamaa_context defaults", _context_defaults)
-    scope = str(ctx.var("jamaa_baseline_scope", "full"))
-    roles = set(defaults["jamaa_context_roles_full" if scope == "full" else "jamaa_context_roles_kernel"])
-    if not ctx.var("jamaa_communes", []):
-        roles -= set(defaults["jamaa_context_service_roles"])
-        scope += ", no commune served"
-    return roles, scope
 
 
 def _observe(check: Any, host: Any, ctx: HostContext) -> tuple[str, str]:

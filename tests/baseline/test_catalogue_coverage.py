@@ -6,7 +6,7 @@ Runs without hosts (it reads the catalogue and imports the checks), so `make uni
 from __future__ import annotations
 
 import hostchecks
-from conftest import host_controls
+from hostchecks import host_controls
 
 
 def test_every_host_control_has_a_check() -> None:

@@ -93,6 +93,26 @@ def setting(ctx: HostContext, role: str, name: str) -> Any:
     return None if isinstance(value, str) and "{{" in value else value
 
 
+def host_controls() -> list[Any]:
+    """The catalogue's host controls that name a testinfra verification, sorted by id."""
+    from jamaa.catalogue import load_catalogue
+
+    controls = load_catalogue(REPO / "policies" / "controls").host_controls()
+    return sorted((c for c in controls if f"testinfra:{c.id}" in c.verified_by), key=lambda c: c.id)
+
+
+def host_roles(ctx: HostContext) -> tuple[set[str], str]:
+    """The roles site.yml applies to this host (the `jamaa_context` role's rule): its scope's roles
+    (`jamaa_baseline_scope`: full, or the kernel roles only), service roles only with communes."""
+    defaults = _yaml(REPO / "roles" / "jamaa_context" / "defaults" / "main.yml")
+    scope = str(ctx.var("jamaa_baseline_scope", "full"))
+    roles = set(defaults["jamaa_context_roles_full" if scope == "full" else "jamaa_context_roles_kernel"])
+    if not ctx.var("jamaa_communes", []):
+        roles -= set(defaults["jamaa_context_service_roles"])
+        scope += ", no commune served"
+    return roles, scope
+
+
 # ---- helpers the area modules share --------------------------------------------------------------
 
 

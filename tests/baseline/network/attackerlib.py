@@ -32,8 +32,9 @@ class Result:
 class Attacker:
     """Runs probe commands from the attacker's place on the LAN."""
 
-    def __init__(self, name: str, host: Any, netns: str | None) -> None:
+    def __init__(self, name: str, host: Any, netns: str | None, ip: str) -> None:
         self.name = name
+        self.ip = ip
         self.host = host
         self.netns = netns
         self._has: dict[str, bool] = {}

@@ -90,18 +90,31 @@ def attacker(request: pytest.FixtureRequest) -> Attacker:
     lab_json = inventory.parent / "lab.json"
     if lab_json.exists():
         netns = json.loads(lab_json.read_text(encoding="utf-8"))["hosts"].get(name, {}).get("netns")
-    return Attacker(name, host, netns)
+    ip = str(runner.get_variables(name).get("jamaa_lan_ip") or "")
+    assert ip, f"{name}: no jamaa_lan_ip in the inventory"
+    return Attacker(name, host, netns, ip)
+
+
+class Probe:
+    """Names a probe for JUnit and the results JSON (control NET-<id>, the target as host)."""
+
+    def __init__(self, record: Any, target: Target) -> None:
+        self.record = record
+        self.target = target
+
+    def __call__(self, probe_id: str, related: str, severity: str = "high") -> None:
+        self.record("control", f"NET-{probe_id}")
+        self.record("host", self.target.name)
+        self.record("area", "NET")
+        self.record("severity", severity)
+        self.record("title", related)
+
+    def not_applicable(self, reason: str) -> None:
+        self.record("jamaa_status", "not-applicable")
+        self.record("reason", reason)
+        pytest.skip(f"not applicable: {reason}")
 
 
 @pytest.fixture
-def probe(record_property: Any, target: Target) -> Any:
-    """Record a probe's identity for JUnit and the results JSON; returns a function to name it."""
-
-    def name(probe_id: str, related: str, severity: str = "high") -> None:
-        record_property("control", f"NET-{probe_id}")
-        record_property("host", target.name)
-        record_property("area", "NET")
-        record_property("severity", severity)
-        record_property("title", related)
-
-    return name
+def probe(record_property: Any, target: Target) -> Probe:
+    return Probe(record_property, target)

@@ -1,28 +1,45 @@
-"""What each server declares to the LAN: its open TCP ports and the services it runs.
+"""What each server declares to the LAN: the ports the attacker may see, and the services it runs.
 
-Declared, not observed: the numbers come from the inventory (the same variables the roles read), so a
-port that answers without being declared is a finding.
+Declared, not observed: the values come from the same variables the roles read (the firewall's
+management ranges and service rules, `jamaa_context`'s roles per host), so a port that answers
+without being declared for the attacker's address is a finding.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
-SERVICE_PORTS: dict[str, set[int]] = {"nginx": {80, 443}}
+from hostchecks import HostContext, host_roles, setting
+
+FIREWALL = "nftables_firewall"
 
 
-def runs_service(target: Any, service: str) -> bool:
-    """A server runs a service when its inventory puts it in that service's group or lists it."""
-    services = target.hostvars.get("jamaa_services", [])
-    return service in target.groups or service in services
+def context(target: Any) -> HostContext:
+    return HostContext(name=target.name, groups=list(target.groups), hostvars=dict(target.hostvars))
 
 
-def declared_tcp_ports(target: Any) -> set[int]:
-    explicit = target.hostvars.get("jamaa_exposed_tcp_ports")
-    if explicit is not None:
-        return {int(p) for p in explicit}
-    ports = {22}
-    for service, numbers in SERVICE_PORTS.items():
-        if runs_service(target, service):
-            ports |= numbers
+def runs_role(target: Any, role: str) -> bool:
+    roles, _ = host_roles(context(target))
+    return role in roles
+
+
+def _covers(sources: list[str], address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return any(ip in ipaddress.ip_network(str(s), strict=False) for s in sources if ":" not in str(s)) or any(
+        ip.version == 6 and ip in ipaddress.ip_network(str(s), strict=False) for s in sources if ":" in str(s)
+    )
+
+
+def declared_tcp_ports(target: Any, attacker_ip: str) -> set[int]:
+    """TCP ports the firewall declares open to `attacker_ip` (SSH if it is a management address)."""
+    ctx = context(target)
+    if not runs_role(target, FIREWALL):
+        return set()
+    ports: set[int] = set()
+    if _covers(list(setting(ctx, FIREWALL, "nftables_firewall_management_cidrs") or []), attacker_ip):
+        ports.add(int(setting(ctx, FIREWALL, "nftables_firewall_ssh_port") or 22))
+    for service in setting(ctx, FIREWALL, "nftables_firewall_services") or []:
+        if service.get("proto") == "tcp" and _covers(list(service.get("sources", [])), attacker_ip):
+            ports |= {int(p) for p in service.get("ports", [])}
     return ports

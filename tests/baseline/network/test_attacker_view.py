@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from attackerlib import Attacker, Target
-from declared import declared_tcp_ports, runs_service
+from declared import declared_tcp_ports, runs_role
 
 WEAK_SUITES = "NULL:eNULL:aNULL:EXPORT:LOW:RC4:DES:3DES:MD5:PSK:SRP:kRSA:CAMELLIA:SEED:IDEA"
 """OpenSSL cipher classes no commune endpoint may accept (no forward secrecy, broken or export-grade)."""
@@ -40,8 +40,8 @@ def open_tcp_ports(attacker: Attacker, ip: str) -> tuple[set[int], str]:
 
 
 def test_only_declared_ports_answer(attacker: Attacker, target: Target, probe: Any) -> None:
-    probe("PORTS-001", "HOST-FW (pare-feu nftables : refus par défaut)")
-    declared = declared_tcp_ports(target)
+    probe("PORTS-001", "HOST-FW-008, HOST-FW-012 (ports déclarés seulement)")
+    declared = declared_tcp_ports(target, attacker.ip)
     found, where = open_tcp_ports(attacker, target.ip)
     undeclared = sorted(found - declared)
     assert not undeclared, (
@@ -82,9 +82,9 @@ def test_ssh_offers_public_keys_only(attacker: Attacker, target: Target, probe: 
 
 
 def test_ssh_audit_finds_no_failure(attacker: Attacker, target: Target, probe: Any) -> None:
-    probe("SSH-AUDIT-001", "HOST-SSH (algorithmes : échange de clés, chiffrements, MAC)")
-    if 22 not in declared_tcp_ports(target):
-        pytest.skip(f"SSH is not declared on {target.name} from the LAN")
+    probe("SSH-AUDIT-001", "HOST-SSH-007, HOST-SSH-013, HOST-SSH-016, HOST-SSH-025 (algorithmes)")
+    if not auth_methods(attacker, target.ip, "root"):
+        probe.not_applicable(f"SSH does not answer the attacker on {target.ip}:22 (filtered)")
     out = attacker.run(f"ssh-audit -n -2 -p 22 -t 10 {shlex.quote(target.ip)}", "ssh-audit", timeout=120)
     assert out.rc != 1, f"ssh-audit could not connect to {target.ip}:22 ({out.where}): {out.stdout[-300:]}"
     failures = [
@@ -112,14 +112,14 @@ def handshake(
     return done, text.strip().splitlines()[-1] if text.strip() else ""
 
 
-def _nginx_target(target: Target) -> None:
-    if not runs_service(target, "nginx"):
-        pytest.skip(f"{target.name} runs no nginx TLS endpoint")
+def _nginx_target(target: Target, probe: Any) -> None:
+    if not runs_role(target, "nginx"):
+        probe.not_applicable(f"{target.name} runs no nginx TLS endpoint (role nginx outside its scope)")
 
 
 def test_tls_completes_a_modern_handshake(attacker: Attacker, target: Target, probe: Any) -> None:
-    probe("TLS-001", "HOST-NGX (TLS 1.2+ joignable)")
-    _nginx_target(target)
+    probe("TLS-001", "HOST-NGX-001 (TLS 1.2/1.3 joignable)")
+    _nginx_target(target, probe)
     ok12, last12 = handshake(attacker, target.ip, "tls1_2", "ECDHE:!aNULL")
     ok13, last13 = handshake(attacker, target.ip, "tls1_3", "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384")
     assert ok12 or ok13, f"{target.name}: no TLS 1.2/1.3 handshake on 443 ({last12}; {last13})"
@@ -127,15 +127,15 @@ def test_tls_completes_a_modern_handshake(attacker: Attacker, target: Target, pr
 
 @pytest.mark.parametrize("version", ["tls1", "tls1_1"])
 def test_tls_refuses_old_protocols(attacker: Attacker, target: Target, probe: Any, version: str) -> None:
-    probe(f"TLS-{version}", "HOST-NGX (TLS 1.0/1.1 refusés)")
-    _nginx_target(target)
+    probe(f"TLS-{version}", "HOST-NGX-001 (TLS 1.0/1.1 refusés)")
+    _nginx_target(target, probe)
     done, last = handshake(attacker, target.ip, version)
     assert not done, f"{target.name}: nginx accepted a {version} handshake ({last})"
 
 
 def test_tls_refuses_weak_suites(attacker: Attacker, target: Target, probe: Any) -> None:
-    probe("TLS-WEAK", "HOST-NGX (suites faibles refusées)")
-    _nginx_target(target)
+    probe("TLS-WEAK", "HOST-NGX-002 (suites faibles refusées)")
+    _nginx_target(target, probe)
     done, last = handshake(attacker, target.ip, "tls1_2", f"{WEAK_SUITES}:@SECLEVEL=0")
     assert not done, f"{target.name}: nginx accepted a weak TLS 1.2 suite ({last})"
     cbc, last_cbc = handshake(
@@ -145,7 +145,7 @@ def test_tls_refuses_weak_suites(attacker: Attacker, target: Target, probe: Any)
 
 
 def test_postgresql_not_reachable(attacker: Attacker, target: Target, probe: Any) -> None:
-    probe("PG-001", "HOST-PG (PostgreSQL non exposé)", "critical")
+    probe("PG-001", "HOST-PG-008 (PostgreSQL non exposé)", "critical")
     out = attacker.run(f"nc -z -w 3 {shlex.quote(target.ip)} 5432", "nc", timeout=30)
     assert out.rc != 0, (
         f"{target.name}: PostgreSQL port 5432 accepts connections from the attacker ({out.where})"
