@@ -9,9 +9,9 @@ from __future__ import annotations
 import typer
 
 from jamaa import environments_cli
-from jamaa.drill import cli as drill_cli
 from jamaa.audit import cli as audit_cli
 from jamaa.delivery import cli as pipelines_cli
+from jamaa.drill import cli as drill_cli
 from jamaa.inventory import cli as inventory_cli
 from jamaa.lab.cli import lab_app
 from jamaa.plan import cli as plan_cli
