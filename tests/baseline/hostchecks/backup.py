@@ -95,7 +95,8 @@ def scope(host: Any, ctx: HostContext) -> None:
     assert config["staging_dir"] in paths, "the newest snapshot lacks the database dumps and manifest"
     missing = [d for d in config["documents"] if host.file(d).is_directory and d not in paths]
     assert not missing, f"commune document directories not in the newest snapshot: {missing}"
-    if host.service("postgresql").is_running and config["postgresql"] is not False:
+    pg_up = host.run("runuser -u postgres -- psql -XAtqc 'SELECT 1'").rc == 0
+    if pg_up and config["postgresql"] is not False:
         live = run_ok(
             host,
             'runuser -u postgres -- psql -XAtc "SELECT datname FROM pg_database WHERE datallowconn '

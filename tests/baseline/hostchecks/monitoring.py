@@ -18,7 +18,7 @@ def exporter(host: Any, ctx: HostContext) -> None:
 
 
 def _port(ctx: HostContext) -> int:
-    return int(setting(ctx, "monitoring", "monitoring_node_exporter_port") or PORT)
+    return int(setting(ctx, "monitoring", "monitoring_port") or PORT)
 
 
 @check("HOST-MON-002")

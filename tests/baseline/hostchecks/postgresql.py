@@ -54,8 +54,9 @@ def tls(host: Any, ctx: HostContext) -> None:
 def hba(host: Any, ctx: HostContext) -> None:
     rows = sql(
         host,
-        "SELECT type, array_to_string(database, ','), array_to_string(user_name, ','), coalesce(address, ''), "
-        "coalesce(netmask, ''), auth_method, coalesce(error, '') FROM pg_hba_file_rules ORDER BY rule_number",
+        "SELECT type, array_to_string(database, ','), array_to_string(user_name, ','), "
+        "coalesce(address, ''), coalesce(netmask, ''), auth_method, coalesce(error, '') "
+        "FROM pg_hba_file_rules ORDER BY rule_number",
     )
     assert rows, "pg_hba has no rule"
     errors = [r for r in rows if r[6]]
