@@ -35,6 +35,7 @@ class DeployStage:
     environment: str
     stacks: tuple[str, ...]
     tier: str  # GitLab's deployment_tier
+    aws_region: str  # the environment's primary region (where the post-deploy audit looks)
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -90,7 +91,9 @@ def build_spec(repo: Path, environments: Path | None = None) -> PipelineSpec:
         if envs.environments[env].region:
             continue
         stacks = tuple(f"{code.lower()}-{env}" for code in sorted(envs.regions))
-        stages.append(DeployStage(environment=env, stacks=stacks, tier=_tier(env)))
+        stages.append(
+            DeployStage(environment=env, stacks=stacks, tier=_tier(env), aws_region=envs.primary_region(env))
+        )
     labs = [name for name, settings in sorted(envs.environments.items()) if settings.region]
     return PipelineSpec(
         stacks=tuple(envs.stack_names()),

@@ -266,3 +266,46 @@ def test_unpinned_pulumi_is_bad_input(repo_copy: Path) -> None:
     result = runner.invoke(app, ["pipelines", "render", "--repo", str(repo_copy)])
     assert result.exit_code == 2
     assert result.output.strip() == f"{pyproject}: project.dependencies: pulumi is not pinned with =="
+
+
+# --- the commands the templates run exist, with the options they pass ---------------------------
+
+
+def template_commands() -> list[str]:
+    texts: list[str] = []
+    for job in load_github()["jobs"].values():
+        texts += [str(step.get("run", "")) for step in job.get("steps", [])]
+    for job in load_gitlab().values():
+        if isinstance(job, dict):
+            for key in ("before_script", "script", "after_script"):
+                texts += [line for line in job.get(key, []) if isinstance(line, str)]
+    import re
+
+    starts = re.compile(r"(?:^|&&\s*|\.venv/bin/)(jamaa\s.*)$")
+    lines = [line.strip() for text in texts for line in text.splitlines()]
+    return [match.group(1) for line in lines if (match := starts.search(line))]
+
+
+def test_every_jamaa_command_and_option_in_the_templates_exists() -> None:
+    import shlex
+
+    import typer.main
+
+    root = typer.main.get_command(app)
+    commands = template_commands()
+    assert len(commands) >= 8
+    seen = set()
+    for line in commands:
+        words = shlex.split(line.split("||")[0].split(">")[0].replace(".venv/bin/", ""))[1:]
+        command: Any = root  # typer's own click: groups have `.commands`
+        path = []
+        while hasattr(command, "commands") and words and words[0] in command.commands:
+            path.append(words[0])
+            command = command.commands[words.pop(0)]
+        assert not hasattr(command, "commands"), f"{line}: no such command"
+        known = {opt for param in command.params for opt in param.opts}
+        for word in words:
+            if word.startswith("--"):
+                assert word.split("=")[0] in known, f"{line}: `jamaa {' '.join(path)}` has no option {word}"
+        seen.add(" ".join(path))
+    assert seen >= {"plan", "policy check", "audit", "inventory", "verify", "lab up", "lab down"}
