@@ -21,6 +21,7 @@ from jamaa_policies.framework import (
     get_path,
     known_or_none,
     label,
+    number,
     resource_policy,
     stack_policy,
     string_list,
@@ -131,11 +132,11 @@ def vault_lock_settings(
     maximum = args.props.get("maxRetentionDays")
     if minimum is None or int(minimum) < min(floors.values()):
         report(
-            f"minRetentionDays is {minimum}, under the smallest retention floor ({min(floors.values())} days)."
+            f"minRetentionDays is {number(minimum)}, under the smallest retention floor ({min(floors.values())} days)."
         )
     if maximum is not None and int(maximum) < max(floors.values()):
         report(
-            f"maxRetentionDays is {maximum}, under the largest retention floor ({max(floors.values())} days)."
+            f"maxRetentionDays is {number(maximum)}, under the largest retention floor ({max(floors.values())} days)."
         )
 
 
@@ -180,13 +181,13 @@ def plan_retention_floor(
         delete_after = get_path(rule, "lifecycle", "deleteAfter")
         if delete_after is not None and int(delete_after) < floor:
             report(
-                f"Rule {name} deletes recovery points after {delete_after} days; {data_class} requires {floor}."
+                f"Rule {name} deletes recovery points after {number(delete_after)} days; {data_class} requires {floor}."
             )
         for copy in as_list(get_path(rule, "copyActions")):
             copy_after = get_path(copy, "lifecycle", "deleteAfter")
             if copy_after is not None and int(copy_after) < floor:
                 report(
-                    f"Rule {name} deletes its copies after {copy_after} days; {data_class} requires {floor}."
+                    f"Rule {name} deletes its copies after {number(copy_after)} days; {data_class} requires {floor}."
                 )
 
 

@@ -220,6 +220,13 @@ def as_list(value: Any) -> list[Any]:
     return [value]
 
 
+def number(value: Any) -> Any:
+    """A number as a person writes it: the engine sends every number as a float (35.0 -> 35)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def truthy(value: Any) -> bool:
     """Pulumi-aws passes some booleans as strings ("true"); accept both spellings."""
     if isinstance(value, str):

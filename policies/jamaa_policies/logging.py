@@ -8,7 +8,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
-from jamaa_policies.framework import StackIndex, integer, resource_policy, stack_policy, truthy
+from jamaa_policies.framework import StackIndex, integer, number, resource_policy, stack_policy, truthy
 from jamaa_policies.settings import Settings
 
 TRAIL = "aws:cloudtrail/trail:Trail"
@@ -120,7 +120,9 @@ def log_group_retention(
 ) -> None:
     days = args.props.get("retentionInDays")
     if days is not None and 0 < int(days) < int(config["min_retention_days"]):
-        report(f"Log group keeps logs {days} days, under the minimum of {config['min_retention_days']}.")
+        report(
+            f"Log group keeps logs {number(days)} days, under the minimum of {number(config['min_retention_days'])}."
+        )
     if days is None or int(days) == 0:
         report("Log group has no retention set (logs kept forever, at unbounded cost and exposure).")
     if not args.props.get("kmsKeyId"):

@@ -17,6 +17,7 @@ from jamaa_policies.framework import (
     get_path,
     known_or_none,
     label,
+    number,
     port_range_covers,
     resource_policy,
     stack_policy,
@@ -168,7 +169,9 @@ def nacl_no_world_admin_ports(
             )
         )
         if found:
-            report(_world_message(f"NACL ingress[{position}] (rule {get_path(entry, 'ruleNo')})", found))
+            report(
+                _world_message(f"NACL ingress[{position}] (rule {number(get_path(entry, 'ruleNo'))})", found)
+            )
 
 
 @resource_policy(
@@ -192,7 +195,7 @@ def nacl_rule_no_world_admin_ports(
         _open_admin_ports(cidrs, props.get("fromPort"), props.get("toPort"), props.get("protocol"), config)
     )
     if found:
-        report(_world_message(f"NACL rule {props.get('ruleNumber')}", found))
+        report(_world_message(f"NACL rule {number(props.get('ruleNumber'))}", found))
 
 
 @resource_policy(

@@ -25,6 +25,7 @@ from jamaa_policies.framework import (
     integer,
     is_map,
     label,
+    number,
     policy_document,
     resource_policy,
     stack_policy,
@@ -450,7 +451,9 @@ def object_lock_retention(
     years = retention.get("years")
     total = int(days) if days is not None else int(years or 0) * 365
     if total < int(config["min_retention_days"]):
-        report(f"Default retention is {total} days, under the minimum of {config['min_retention_days']}.")
+        report(
+            f"Default retention is {total} days, under the minimum of {number(config['min_retention_days'])}."
+        )
 
 
 # --- access logging ----------------------------------------------------------------------------

@@ -152,6 +152,7 @@ def test_ma_07_prod_passes() -> None:
     assert "PASSED" in out
 
 
+@pytest.mark.slow
 def test_every_prod_staging_and_lab_stack_passes_every_mandatory_policy(pack: Pack) -> None:
     stacks = known_stacks(REPO)
     expected = {f"ma-{n:02d}-{env}" for n in range(1, 13) for env in ("prod", "staging")} | {"lab"}
