@@ -52,7 +52,7 @@ def initial_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for spec in specs():
         values: dict[str, Any] = {
-            "enforcementLevel": spec.default_enforcement,  # the EnforcementLevel itself, as PolicyPack expects
+            "enforcementLevel": spec.default_enforcement,  # an EnforcementLevel, as PolicyPack expects
             **spec.defaults(settings),
         }
         config[spec.name] = values

@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (protocol messages read best on one line)
 """The real CrossGuard pack: `policies/__main__.py` serves the analyzer gRPC protocol the Pulumi CLI
 speaks, and its answers agree with `jamaa policy check` on the same resources.
 
