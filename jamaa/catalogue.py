@@ -128,12 +128,21 @@ class Catalogue(BaseModel):
         return sorted({i for i in ids if i not in self.controls})
 
     def coverage_problems(self) -> list[str]:
-        """Controls with neither enforcement nor verification that are not marked manual."""
-        return [
-            f"{c.source}: {c.id}: no enforced_by or verified_by, and not marked manual with a reason"
-            for c in self.controls.values()
-            if c.manual is None and not c.enforced_by and not c.verified_by
-        ]
+        """Controls lacking enforcement or verification that are not marked manual with a reason."""
+        problems = []
+        for c in self.controls.values():
+            if c.manual is not None:
+                continue
+            missing = [
+                name
+                for name, value in (("enforced_by", c.enforced_by), ("verified_by", c.verified_by))
+                if not value
+            ]
+            if missing:
+                problems.append(
+                    f"{c.source}: {c.id}: no {' and no '.join(missing)}, and not marked manual with a reason"
+                )
+        return problems
 
 
 def _load_schema(controls_dir: Path) -> dict[str, Any]:

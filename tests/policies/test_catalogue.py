@@ -171,7 +171,12 @@ def test_uncovered_control_is_found_unless_manual(tmp_path: Path) -> None:
     orphan = {**GOOD, "enforced_by": [], "verified_by": []}
     catalogue = load_catalogue(write_catalogue(tmp_path, ("cloud-test.yaml", {"controls": [orphan]})))
     assert catalogue.coverage_problems() == [
-        f"{tmp_path / 'cloud-test.yaml'}: CLD-TST-001: no enforced_by or verified_by, and not marked manual with a reason"
+        f"{tmp_path / 'cloud-test.yaml'}: CLD-TST-001: no enforced_by and no verified_by, and not marked manual with a reason"
+    ]
+    unverified = {**GOOD, "verified_by": []}
+    catalogue = load_catalogue(write_catalogue(tmp_path, ("cloud-test.yaml", {"controls": [unverified]})))
+    assert catalogue.coverage_problems() == [
+        f"{tmp_path / 'cloud-test.yaml'}: CLD-TST-001: no verified_by, and not marked manual with a reason"
     ]
     manual = {**orphan, "manual": "Checked by the DGCT's annual on-site audit of the data centre."}
     catalogue = load_catalogue(write_catalogue(tmp_path, ("cloud-test.yaml", {"controls": [manual]})))
