@@ -81,6 +81,7 @@ class Finding:
             "severity": self.severity,
             "enforcement": self.enforcement,
             "status": "violation" if self.kind == "violation" else "cannot evaluate offline",
+            "not_evaluable": self.kind == "unknown",
             "urn": self.urn,
             "name": self.name,
             "type": self.resource_type,
@@ -101,6 +102,22 @@ class Report:
     evaluations: int = 0
     not_applicable: int = 0
     elapsed: float = 0.0
+    tallies: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per policy: how many times it ran, and how many of those were not applicable."""
+
+    def policy_status(self, name: str) -> str:
+        """passed | failed | cannot evaluate offline | not applicable | disabled."""
+        if self.enforcement[name] == "disabled":
+            return "disabled"
+        mine = [f for f in self.findings if f.policy == name]
+        if any(f.kind == "violation" for f in mine):
+            return "failed"
+        if mine:
+            return "cannot evaluate offline"
+        tally = self.tallies.get(name, {})
+        if tally.get("evaluations", 0) == tally.get("not_applicable", 0):
+            return "not applicable"
+        return "passed"
 
     @property
     def violations(self) -> list[Finding]:
@@ -304,12 +321,15 @@ def evaluate(
             add(info, "violation", message or info.description, target)
 
         report.evaluations += 1
+        tally = report.tallies.setdefault(info.name, {"evaluations": 0, "not_applicable": 0})
+        tally["evaluations"] += 1
         try:
             info.policy.validate(args, report_violation)
         except UnknownValueError as error:
             add(info, "unknown", _unknown_message(error), default_urn)
         except _NotApplicableError:
             report.not_applicable += 1
+            tally["not_applicable"] += 1
         except Exception as error:
             where = f" on {default_urn}" if default_urn else ""
             raise PolicyEvaluationError(

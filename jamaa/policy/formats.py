@@ -69,7 +69,21 @@ def to_json(report: Report) -> dict[str, Any]:
         "passed": report.exit_code == 0,
         "summary": report.summary(),
         "elapsed_seconds": round(report.elapsed, 4),
-        "findings": [f.to_json() for f in report.findings],
+        "policies": [
+            {
+                "name": p.name,
+                "family": p.family,
+                "kind": p.kind,
+                "severity": p.severity,
+                "enforcement": report.enforcement[p.name],
+                "controls": list(p.controls),
+                "status": report.policy_status(p.name),
+                "evaluations": report.tallies.get(p.name, {}).get("evaluations", 0),
+            }
+            for p in report.policies
+        ],
+        # every finding: violations and, flagged not_evaluable, what cannot be evaluated offline
+        "violations": [f.to_json() for f in report.findings],
     }
 
 

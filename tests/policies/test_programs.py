@@ -47,13 +47,23 @@ def test_broken_program_fails_with_expected_policies(program: str) -> None:
     report = json.loads(out)
     mandatory = {
         f["policy"]
-        for f in report["findings"]
+        for f in report["violations"]
         if f["status"] == "violation" and f["enforcement"] == "mandatory"
     }
     assert BROKEN[program] <= mandatory, mandatory
     assert report["passed"] is False
-    for finding in report["findings"]:
+    for finding in report["violations"]:
         assert finding["controls"] and finding["remediation"]
+    statuses = {p["name"]: p["status"] for p in report["policies"]}
+    assert all(statuses[name] == "failed" for name in BROKEN[program])
+    assert set(statuses.values()) <= {
+        "passed",
+        "failed",
+        "cannot evaluate offline",
+        "not applicable",
+        "disabled",
+    }
+    assert "passed" in statuses.values()
 
 
 def test_text_report_names_policy_resource_message_and_controls() -> None:
@@ -102,9 +112,11 @@ def test_advisory_config_turns_a_failure_into_a_pass(tmp_path: Path) -> None:
         "--program", str(PROGRAMS / "vpc-without-flow-logs"), "--config", str(config), "-f", "json"
     )
     assert code == 0, err
-    findings = json.loads(out)["findings"]
+    findings = json.loads(out)["violations"]
     assert {f["enforcement"] for f in findings if f["policy"] == "vpc-flow-logs"} == {"advisory"}
     assert not [f for f in findings if f["policy"] == "guardduty-enabled"]
+    statuses = {p["name"]: p["status"] for p in json.loads(out)["policies"]}
+    assert statuses["guardduty-enabled"] == "disabled" and statuses["vpc-flow-logs"] == "failed"
 
 
 def test_bad_config_is_refused_with_its_field(tmp_path: Path) -> None:
