@@ -9,6 +9,7 @@ controller writes the file.
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,6 +137,33 @@ def _short(report: pytest.TestReport) -> str:
     if crash is not None:
         return str(crash.message)
     return str(report.longrepr).strip().splitlines()[-1] if report.longrepr else report.when
+
+
+HOST_IN_ID = re.compile(r"-(?:ansible|paramiko|ssh|local)://([^\]]+)\]$")
+
+
+def host_scope(nodeid: str) -> str:
+    """The scheduling scope of a test: its host for a host check (so one worker, one SSH
+    connection, per host), the probe function for the attacker's view (each probe type on one
+    worker, the targets in turn), else the test function."""
+    found = HOST_IN_ID.search(nodeid)
+    if found:
+        return f"host:{found.group(1)}"
+    return nodeid.split("[", 1)[0]
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadscope` with the scope above (pytest-xdist's own `loadgroup` marks do not take
+    effect with pytest 9's node ids, hence a scheduler of ours)."""
+    if config.getoption("dist", None) != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class HostScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return host_scope(nodeid)
+
+    return HostScheduling(config, log)
 
 
 def pytest_configure(config: pytest.Config) -> None:

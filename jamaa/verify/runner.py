@@ -38,7 +38,8 @@ class Target:
 
 
 def find_target(environments: Path, env: str, inventory: Path | None = None) -> Target:
-    """The inventory of ENV: `--inventory` if given, the lab's generated one, or the environment dir."""
+    """The inventory of ENV: `--inventory` if given, else the environment directory itself (as Ansible
+    reads it: its inventory files, the lab's generated one included, with group_vars and host_vars)."""
     env_dir = environments / env
     if not env_dir.is_dir():
         known = (
@@ -49,9 +50,7 @@ def find_target(environments: Path, env: str, inventory: Path | None = None) -> 
         raise ConfigError([f"{env_dir}: --env: no such environment directory (known: {known or 'none'})"])
     if inventory is None:
         generated = env_dir / "generated" / "inventory.ini"
-        if generated.is_file():
-            inventory = generated
-        elif any(env_dir.glob("inventory*")) or (env_dir / "hosts.ini").exists():
+        if generated.is_file() or any(env_dir.glob("inventory*")) or (env_dir / "hosts.ini").exists():
             inventory = env_dir
         else:
             hint = " (run `jamaa lab up` first)" if env == "lab" else ""
@@ -59,8 +58,9 @@ def find_target(environments: Path, env: str, inventory: Path | None = None) -> 
     elif not inventory.exists():
         raise ConfigError([f"{inventory}: --inventory: file not found"])
     ssh_config = None
-    for candidate in (inventory.parent / "ssh_config", env_dir / "generated" / "ssh_config"):
-        if inventory.is_file() and candidate.is_file():
+    base = inventory if inventory.is_dir() else inventory.parent
+    for candidate in (base / "ssh_config", base / "generated" / "ssh_config"):
+        if candidate.is_file():
             ssh_config = candidate
             break
     return Target(env=env, env_dir=env_dir, inventory=inventory, ssh_config=ssh_config)
@@ -125,12 +125,28 @@ def pytest_command(
     if target.ssh_config is not None:
         command.append(f"--ssh-config={target.ssh_config}")
     if workers > 1:
-        command += ["-n", str(workers), "--dist", "loadgroup"]
+        command += ["-n", str(workers), "--dist", "loadscope"]  # scoped per host by jamaa.verify.plugin
     else:
         command += ["-p", "no:xdist"]
     if select:
         command += ["-k", select]
     return command + list(extra or [])
+
+
+def _catalogue_dumps(out_dir: Path) -> tuple[Path, Path]:
+    import json
+
+    from jamaa.catalogue import load_catalogue
+
+    catalogue = load_catalogue(REPO / "policies" / "controls")
+    controls_json = out_dir / "host-controls.json"
+    controls_json.write_text(
+        json.dumps([c.model_dump(mode="json") for c in catalogue.host_controls()], ensure_ascii=False),
+        encoding="utf-8",
+    )
+    ids_txt = out_dir / "catalogue-ids.txt"
+    ids_txt.write_text("\n".join(sorted(catalogue.controls)) + "\n", encoding="utf-8")
+    return controls_json, ids_txt
 
 
 def run_verify(
@@ -153,7 +169,17 @@ def run_verify(
         # one worker per server, one for the attacker's view; each host's checks stay on one worker
         workers = min(MAX_WORKERS, count_servers(target) + 1)
     command = pytest_command(target, out_dir, workers, backend, select, extra)
-    env_vars = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
+    controls_json, ids_txt = _catalogue_dumps(out_dir)
+    env_vars = {
+        **os.environ,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        # testinfra calls ansible-inventory: the one of this Python's environment
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        # the catalogue, parsed and validated once here rather than in every worker
+        "JAMAA_BASELINE_CONTROLS": str(controls_json),
+        "JAMAA_BASELINE_CATALOGUE_IDS": str(ids_txt),
+    }
     proc = subprocess.run(
         command,
         cwd=REPO,

@@ -17,6 +17,7 @@ Without `--hosts` the host checks are deselected (they never run against the con
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -87,14 +88,23 @@ class Baseline:
         self._waivers: Any = None
         env_dir = env_dir_of(config)
         if env_dir is not None and (env_dir / "waivers.yaml").exists():
-            from jamaa.catalogue import load_catalogue
             from jamaa.errors import JamaaError
             from jamaa.waivers import load_waivers
 
             try:
-                self._waivers = load_waivers(env_dir, load_catalogue(REPO / "policies" / "controls").controls)
+                known = self._catalogue_ids()
+                self._waivers = load_waivers(env_dir, known)
             except JamaaError as error:
                 raise pytest.UsageError(f"waivers: {error}") from None
+
+    @staticmethod
+    def _catalogue_ids() -> set[str]:
+        dump = os.environ.get("JAMAA_BASELINE_CATALOGUE_IDS")
+        if dump:
+            return set(Path(dump).read_text(encoding="utf-8").split())
+        from jamaa.catalogue import load_catalogue
+
+        return set(load_catalogue(REPO / "policies" / "controls").controls)
 
     def context(self, host: Any, identity: Any) -> HostContext:
         name = host_name(identity)
@@ -267,9 +277,10 @@ def host(_testinfra_host: Any, request: pytest.FixtureRequest) -> Any:
 def _ssh_config_beside(config: pytest.Config) -> str | None:
     inventory = _opt(config, "ansible_inventory")
     if inventory:
-        candidate = Path(inventory).parent / "ssh_config"
-        if candidate.exists():
-            return str(candidate)
+        base = Path(inventory) if Path(inventory).is_dir() else Path(inventory).parent
+        for candidate in (base / "ssh_config", base / "generated" / "ssh_config"):
+            if candidate.exists():
+                return str(candidate)
     return None
 
 

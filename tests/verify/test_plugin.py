@@ -33,7 +33,8 @@ def test_fail(record_property):
 def test_waived(record_property):
     _meta(record_property, "HOST-SSH-003", "srv-02")
     record_property("jamaa_status", "waived")
-    record_property("waiver", json.dumps({"owner": "DSI", "reason": "legacy client", "expires": "2027-03-31"}))
+    waiver = {"owner": "DSI", "reason": "legacy client", "expires": "2027-03-31"}
+    record_property("waiver", json.dumps(waiver))
     record_property("observed", "fail")
     pytest.skip("waived until 2027-03-31 by DSI: legacy client")
 

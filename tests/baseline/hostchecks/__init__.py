@@ -12,8 +12,10 @@ the framework from the catalogue's `kernel_level` flag, never by the check.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
+import os
 import pkgutil
 import shlex
 from collections.abc import Callable
@@ -76,28 +78,61 @@ def _yaml(path: Path) -> dict[str, Any]:
     return dict(data) if isinstance(data, dict) else {}
 
 
+def _trusted(value: Any) -> Any:
+    from ansible.template import trust_as_template
+
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, list):
+        return [_trusted(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _trusted(v) for k, v in value.items()}
+    return value
+
+
+def render(ctx: HostContext, value: Any) -> Any:
+    """Template an inventory value with the host's variables, as Ansible would (None if it cannot)."""
+    if not (isinstance(value, str) and "{{" in value) and not isinstance(value, list | dict):
+        return value
+    if "templar" not in ctx.cache:
+        from ansible.parsing.dataloader import DataLoader
+        from ansible.template import Templar
+
+        ctx.cache["templar"] = Templar(loader=DataLoader(), variables=_trusted(dict(ctx.hostvars)))
+    try:
+        return ctx.cache["templar"].template(_trusted(value))
+    except Exception:
+        return None
+
+
 def setting(ctx: HostContext, role: str, name: str) -> Any:
     """A role variable as Ansible resolves it for this host, for the values the checks compare with.
 
-    Inventory variables first (host, then groups), then the playbooks' group_vars (all, then the
-    host's groups), then the role's defaults: the same precedence order, without Jinja templating
-    (a templated default is returned as None: the check then relies on the catalogue's rule only).
+    Inventory variables first (the environment's group_vars and host_vars are part of the inventory),
+    then the role's defaults; templated with the host's variables like Ansible does (a value that
+    needs facts gathered on the host cannot be rendered here and comes back as None).
     """
     if name in ctx.hostvars:
-        return ctx.hostvars[name]
-    for group in reversed(["all", *ctx.groups]):
-        found = _yaml(REPO / "playbooks" / "group_vars" / f"{group}.yml")
-        if name in found:
-            return found[name]
+        return render(ctx, ctx.hostvars[name])
     value = _yaml(REPO / "roles" / role / "defaults" / "main.yml").get(name)
-    return None if isinstance(value, str) and "{{" in value else value
+    return render(ctx, value)
 
 
+CONTROLS_JSON = "JAMAA_BASELINE_CONTROLS"
+"""Environment variable: a JSON dump of the host controls (`jamaa verify` writes it once, so each
+pytest-xdist worker skips parsing and validating the whole catalogue)."""
+
+
+@functools.lru_cache(maxsize=1)
 def host_controls() -> list[Any]:
     """The catalogue's host controls that name a testinfra verification, sorted by id."""
-    from jamaa.catalogue import load_catalogue
+    from jamaa.catalogue import Control, load_catalogue
 
-    controls = load_catalogue(REPO / "policies" / "controls").host_controls()
+    dump = os.environ.get(CONTROLS_JSON)
+    if dump:
+        controls = [Control.model_validate(c) for c in json.loads(Path(dump).read_text(encoding="utf-8"))]
+    else:
+        controls = load_catalogue(REPO / "policies" / "controls").host_controls()
     return sorted((c for c in controls if f"testinfra:{c.id}" in c.verified_by), key=lambda c: c.id)
 
 

@@ -79,15 +79,18 @@ def attacker(request: pytest.FixtureRequest) -> Attacker:
     assert runner is not None, "the attacker's view needs --ansible-inventory"
     name = _groups(runner)["attackers"][0]
     inventory = Path(config.getoption("ansible_inventory"))
+    base = inventory if inventory.is_dir() else inventory.parent
+    if (base / "generated").is_dir():
+        base = base / "generated"
     ssh_config = config.getoption("ssh_config", None) or (
-        str(inventory.parent / "ssh_config") if (inventory.parent / "ssh_config").exists() else None
+        str(base / "ssh_config") if (base / "ssh_config").exists() else None
     )
     if ssh_config:
         host = testinfra.get_host(f"paramiko://{name}", ssh_config=ssh_config)
     else:
         host = testinfra.get_host(f"ansible://{name}", ansible_inventory=str(inventory))
     netns = None
-    lab_json = inventory.parent / "lab.json"
+    lab_json = base / "lab.json"
     if lab_json.exists():
         netns = json.loads(lab_json.read_text(encoding="utf-8"))["hosts"].get(name, {}).get("netns")
     ip = str(runner.get_variables(name).get("jamaa_lan_ip") or "")
