@@ -152,6 +152,7 @@ def host_scope(nodeid: str) -> str:
     return nodeid.split("[", 1)[0]
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`--dist loadscope` with the scope above (pytest-xdist's own `loadgroup` marks do not take
     effect with pytest 9's node ids, hence a scheduler of ours)."""
