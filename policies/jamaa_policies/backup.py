@@ -9,7 +9,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
-from pulumi_policy.proxy import UnknownValueError
 
 from jamaa_policies.framework import (
     Deferred,
@@ -191,13 +190,6 @@ def plan_retention_floor(
                 )
 
 
-def _destination_regions(plan: PolicyResource, vaults: list[PolicyResource], arn: Any) -> list[str]:
-    region = arn_region(arn)
-    if region:
-        return [region]
-    raise UnknownValueError(str(arn), ["rules", "copyActions", "destinationVaultArn"])
-
-
 @stack_policy(
     name="backup-plan-cross-region-copy",
     family="backup",
@@ -230,9 +222,14 @@ def plan_cross_region_copy(
                     continue
                 if config["dr_region"] in dep_regions:
                     continue
-                regions: list[str] = []
-                for copy in copies:
-                    regions += _destination_regions(plan, vaults, copy["destinationVaultArn"])
+                destinations = [copy["destinationVaultArn"] for copy in copies]  # raises if only known later
+                regions = [arn_region(arn) for arn in destinations]
+                if None in regions:
+                    report(
+                        f"{label(plan)}: rule {name} copies to {destinations}, not backup vault ARNs.",
+                        plan.urn,
+                    )
+                    continue
                 if config["dr_region"] not in regions:
                     report(
                         f"{label(plan)}: rule {name} copies to {regions}, not to the DR region {config['dr_region']}.",

@@ -1063,6 +1063,12 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
         "copies to ['eu-south-2'], not to the DR region eu-west-3",
     ),
     (
+        "backup-plan-cross-region-copy",
+        "not-an-arn",
+        [plan([rule(copy_to="dr-vault")])],
+        "rule daily copies to ['dr-vault'], not backup vault ARNs",
+    ),
+    (
         "backup-stateful-resources-selected",
         "by-condition",
         [
