@@ -7,88 +7,21 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from gitrelease import Release, export_key, new_key, stop_agents
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "roles/ansible_pull/files/jamaa-pull"
 
 pytestmark = pytest.mark.skipif(shutil.which("gpg") is None, reason="gpg is not installed")
 
-PLAY = """\
-- name: Commune server (test release)
-  hosts: commune_servers
-  gather_facts: false
-  tasks:
-    - name: Record which release was applied to which host
-      ansible.builtin.copy:
-        content: "{{ release }} {{ jamaa_pull_tag }}\\n"
-        dest: "{{ out_dir }}/applied-{{ inventory_hostname }}"
-        mode: "0644"
-"""
-
-
-def run(cmd: list[str], cwd: Path | None = None, **env: str) -> str:
-    proc = subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env}, timeout=120, check=False
-    )
-    assert proc.returncode == 0, f"{cmd}: {proc.stderr}"
-    return proc.stdout
-
-
-def new_key(home: Path, uid: str) -> str:
-    home.mkdir(mode=0o700)
-    run(
-        ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never"],
-        GNUPGHOME=str(home),
-    )
-    listing = run(["gpg", "--batch", "--with-colons", "--list-keys", uid], GNUPGHOME=str(home))
-    return next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
-
-
-class Release:
-    """A repository that publishes release tags, the way the DGCT's release manager would."""
-
-    def __init__(self, root: Path, out_dir: Path) -> None:
-        self.root = root
-        self.git_env = {
-            "GIT_AUTHOR_NAME": "Release",
-            "GIT_AUTHOR_EMAIL": "release@example.org",
-            "GIT_COMMITTER_NAME": "Release",
-            "GIT_COMMITTER_EMAIL": "release@example.org",
-        }
-        root.mkdir()
-        run(["git", "init", "--quiet", "-b", "main"], cwd=root)
-        (root / "playbooks").mkdir()
-        (root / "playbooks/site.yml").write_text(PLAY)
-        (root / "environments/rural").mkdir(parents=True)
-        (root / "environments/rural/hosts.ini").write_text(
-            f"[commune_servers]\nsrv-rural-01\nsrv-rural-02\n\n[all:vars]\nout_dir={out_dir}\n"
-        )
-
-    def commit(self, release: str) -> None:
-        (self.root / "environments/rural/group_vars").mkdir(exist_ok=True)
-        (self.root / "environments/rural/group_vars/all.yml").write_text(f"release: {release}\n")
-        run(["git", "add", "-A"], cwd=self.root)
-        run(["git", "commit", "--quiet", "-m", release], cwd=self.root, **self.git_env)
-
-    def tag(self, name: str, signer: tuple[Path, str] | None) -> None:
-        if signer is None:
-            run(["git", "tag", "-a", "-m", name, name], cwd=self.root, **self.git_env)
-        else:
-            home, fpr = signer
-            run(
-                ["git", "tag", "-s", "-u", fpr, "-m", name, name],
-                cwd=self.root,
-                GNUPGHOME=str(home),
-                **self.git_env,
-            )
-
 
 @pytest.fixture
-def setup(tmp_path: Path) -> dict[str, Any]:
+def setup(tmp_path: Path) -> Iterator[dict[str, Any]]:
     release_key = tmp_path / "release-gnupg"
     fpr = new_key(release_key, "Jamaa Release <release@example.org>")
     rogue_key = tmp_path / "rogue-gnupg"
@@ -96,7 +29,7 @@ def setup(tmp_path: Path) -> dict[str, Any]:
     # the host's keyring: the release key's public part only (what the role installs)
     keyring = tmp_path / "host-gnupg"
     keyring.mkdir(mode=0o700)
-    public = run(["gpg", "--batch", "--armor", "--export", fpr], GNUPGHOME=str(release_key))
+    public = export_key(release_key, fpr)
     subprocess.run(
         ["gpg", "--batch", "--import"],
         input=public,
@@ -129,7 +62,7 @@ def setup(tmp_path: Path) -> dict[str, Any]:
         )
         + "\n"
     )
-    return {
+    yield {
         "repo": repo,
         "signer": (release_key, fpr),
         "rogue": (rogue_key, rogue),
@@ -137,6 +70,7 @@ def setup(tmp_path: Path) -> dict[str, Any]:
         "out": out_dir,
         "tmp": tmp_path,
     }
+    stop_agents(release_key, rogue_key, keyring)
 
 
 def pull(setup: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
