@@ -1,0 +1,45 @@
+"""`converged_lab`: the lab after site.yml (tests/roles converges it first in `make test`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _converged(lab: Any) -> list[str]:
+    """Servers where site.yml has not run (jamaa_context records its decisions in /etc/jamaa)."""
+    missing = []
+    for name in lab.group("commune_servers"):
+        done = lab.ssh(name, "test -s /etc/jamaa/not-applicable.json && echo yes")
+        if "yes" not in done.stdout:
+            missing.append(name)
+    return missing
+
+
+@pytest.fixture(scope="session")
+def converged_lab(lab: Any) -> Any:
+    missing = _converged(lab)
+    if missing:
+        log = REPO / "out" / "verify" / "converge.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as out:
+            code = subprocess.call(
+                [
+                    str(Path(sys.executable).parent / "ansible-playbook"),
+                    "-i",
+                    "environments/lab",
+                    "playbooks/site.yml",
+                ],
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        if code != 0:
+            pytest.fail(f"site.yml failed on the lab (exit {code}, see {log})", pytrace=False)
+    return lab
