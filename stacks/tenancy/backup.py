@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from tenancy.backup_testing import BackupTesting, BackupTestingArgs
 from tenancy.context import Tenancy, assume_role_policy, child
 
 COMPLIANCE_GRACE_DAYS = 3  # a compliance-mode lock becomes immutable after this cooling-off time
@@ -154,4 +155,15 @@ class BackupPlans(pulumi.ComponentResource):
                 ],
                 opts=child(self, depends_on=[role]),
             )
+        self.testing = BackupTesting(
+            tenancy,
+            BackupTestingArgs(
+                vault_name=self.vault.name,
+                vault_arn=self.vault.arn,
+                role_arn=tenancy.role_arn(role_name),
+                kms_key_arn=args.kms_key_arn,
+                db_subnet_group=name("db"),
+            ),
+            opts=child(self, depends_on=[role]),
+        )
         self.register_outputs({"vault": self.vault.arn, "dr_vault": self.dr_vault.arn})

@@ -68,7 +68,9 @@ def key_policy(tenancy: Tenancy, aws_region: str) -> pulumi.Output[str]:
         {
             "Sid": "LogDeliveryAndConfigWrite",
             "Effect": "Allow",
-            "Principal": {"Service": ["delivery.logs.amazonaws.com", "config.amazonaws.com"]},
+            "Principal": {
+                "Service": ["delivery.logs.amazonaws.com", "config.amazonaws.com", "backup.amazonaws.com"]
+            },
             "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
             "Resource": "*",
             "Condition": source_account,
