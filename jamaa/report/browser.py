@@ -25,11 +25,18 @@ class BrowserError(JamaaError):
     exit_code = 1
 
 
-def chromium() -> str:
+def chromium_path() -> str | None:
     for name in ("chromium", "chromium-browser"):
         found = shutil.which(name)
         if found:
             return found
+    return None
+
+
+def chromium() -> str:
+    found = chromium_path()
+    if found:
+        return found
     raise BrowserError("chromium: not installed (Debian package `chromium`, in the Makefile's APT_PACKAGES)")
 
 

@@ -65,7 +65,13 @@ def report(
         Path | None, typer.Option(help="baseline results JSON (default out/verify/ENV/results.json)")
     ] = None,
     policy: Annotated[bool, typer.Option(help="run the offline policy check of the env's stacks")] = True,
-    screenshot: Annotated[bool, typer.Option(help="also save a PNG screenshot (headless Chromium)")] = False,
+    screenshot: Annotated[
+        bool | None,
+        typer.Option(
+            "--screenshot/--no-screenshot",
+            help="save a PNG of the page (headless Chromium; default: if installed)",
+        ),
+    ] = None,
     catalogue: Annotated[Path | None, typer.Option(help="control catalogue directory")] = None,
 ) -> None:
     """Render the evidence report (HTML + JSON) of ENV for auditors."""
@@ -81,9 +87,10 @@ def report(
             else ""
         )
     )
-    if screenshot:
-        from jamaa.report.browser import screenshot as take
+    from jamaa.report.browser import chromium_path
+    from jamaa.report.browser import screenshot as take
 
+    if screenshot or (screenshot is None and chromium_path() is not None):
         console.print(str(take(html, out / f"report-{env}.png")))
 
 

@@ -37,7 +37,7 @@ class PolicyResult(_Model):
 
     stack: str
     policy: str
-    status: Literal["pass", "fail", "not-evaluable"]
+    status: Literal["pass", "fail", "not-evaluable", "not-applicable"]
     enforcement: str = ""
     violations: list[str] = Field(default_factory=list)
 

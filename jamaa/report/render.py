@@ -24,7 +24,12 @@ HOST_FR = {
     "not-applicable": "non applicable",
     "error": "erreur",
 }
-POLICY_FR = {"pass": "respectée", "fail": "violée", "not-evaluable": "non évaluable"}
+POLICY_FR = {
+    "pass": "respectée",
+    "fail": "violée",
+    "not-evaluable": "non évaluable hors ligne",
+    "not-applicable": "sans objet",
+}
 SEVERITY_FR = {"critical": "critique", "high": "élevée", "medium": "moyenne", "low": "faible"}
 
 

@@ -43,35 +43,43 @@ def run_policy_check(stack: str, repo: Path = REPO) -> Any:
         raise ConfigError([f"stack {stack}: `jamaa policy check` exited {proc.returncode}: {last}"]) from None
 
 
-def policy_results_from(stack: str, data: Any) -> dict[str, list[PolicyResult]]:
-    """Per control id, the verdict of every policy that names it, from the check's JSON output.
+POLICY_STATUS = {
+    "passed": "pass",
+    "failed": "fail",
+    "cannot evaluate offline": "not-evaluable",
+    "not applicable": "not-applicable",
+}
 
-    The JSON carries `policies` (each with `name`, `controls`, `enforcement`) and `violations` (each with
-    `policy` and `message`; `not_evaluable` ones when a value is only known after deployment).
+
+def policy_results_from(stack: str, data: Any) -> dict[str, list[PolicyResult]]:
+    """Per control id, the verdict of every policy that names it, from `jamaa policy check --format json`.
+
+    The output carries `policies` (each with `name`, `controls`, `enforcement`, `status`: passed,
+    failed, cannot evaluate offline, not applicable) and `violations` (each with `policy`, `urn`,
+    `message`, and `not_evaluable` for a value only known after deployment).
     """
     if not isinstance(data, dict) or not isinstance(data.get("policies"), list):
         raise ConfigError([f"stack {stack}: policy check output: policies: expected a list"])
-    violations: dict[str, list[str]] = {}
-    unknown: dict[str, list[str]] = {}
+    details: dict[str, list[str]] = {}
     for item in data.get("violations", []) or []:
-        name = str(item.get("policy", ""))
-        text = str(item.get("message", ""))
         urn = item.get("urn") or item.get("resource")
-        line = f"{urn}: {text}" if urn else text
-        if item.get("not_evaluable") or item.get("status") == "not-evaluable":
-            unknown.setdefault(name, []).append(line)
-        else:
-            violations.setdefault(name, []).append(line)
+        text = str(item.get("message", ""))
+        details.setdefault(str(item.get("policy", "")), []).append(f"{urn}: {text}" if urn else text)
     found: dict[str, list[PolicyResult]] = {}
-    for policy in data["policies"]:
+    for index, policy in enumerate(data["policies"]):
         name = str(policy.get("name", ""))
-        status = "fail" if violations.get(name) else ("not-evaluable" if unknown.get(name) else "pass")
+        raw = str(policy.get("status", ""))
+        status = POLICY_STATUS.get(raw, "fail" if "fail" in raw or details.get(name) else "")
+        if not status:
+            raise ConfigError(
+                [f"stack {stack}: policy check output: policies.{index}.status: unknown {raw!r}"]
+            )
         result = PolicyResult(
             stack=stack,
             policy=name,
             status=status,
-            enforcement=str(policy.get("enforcement", policy.get("enforcementLevel", ""))),
-            violations=violations.get(name, []) + unknown.get(name, []),
+            enforcement=str(policy.get("enforcement", "")),
+            violations=details.get(name, []),
         )
         for control_id in policy.get("controls", []) or []:
             found.setdefault(str(control_id), []).append(result)

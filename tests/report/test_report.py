@@ -127,8 +127,18 @@ def test_policy_results_feed_cloud_controls(world: dict[str, Path]) -> None:
     results = RunResults.read(world["results"])
     output = {
         "policies": [
-            {"name": "s3-encryption", "controls": ["CLD-S3-001"], "enforcement": "mandatory"},
-            {"name": "s3-versioning", "controls": ["CLD-S3-002"], "enforcement": "advisory"},
+            {
+                "name": "s3-encryption",
+                "controls": ["CLD-S3-001"],
+                "enforcement": "mandatory",
+                "status": "passed",
+            },
+            {
+                "name": "s3-versioning",
+                "controls": ["CLD-S3-002"],
+                "enforcement": "advisory",
+                "status": "failed",
+            },
         ],
         "violations": [
             {
@@ -155,6 +165,22 @@ def test_bad_policy_output_is_named() -> None:
 
     with pytest.raises(ConfigError, match=r"stack lab: policy check output: policies: expected a list"):
         policy_results_from("lab", {"violations": []})
+    with pytest.raises(
+        ConfigError, match=r"stack lab: policy check output: policies.0.status: unknown 'maybe'"
+    ):
+        policy_results_from("lab", {"policies": [{"name": "x", "controls": [], "status": "maybe"}]})
+
+
+@pytest.mark.slow
+def test_real_policy_check_of_the_lab_stack() -> None:
+    """The offline check's real JSON (jamaa policy check lab) feeds the cloud controls' rows."""
+    from jamaa.report.sources import run_policy_check
+
+    found = policy_results_from("lab", run_policy_check("lab"))
+    assert found, "no policy named a control"
+    statuses = {r.status for results in found.values() for r in results}
+    assert statuses <= {"pass", "fail", "not-evaluable", "not-applicable"}
+    assert all(cid.startswith("CLD-") for cid in found)
 
 
 def test_html_is_self_contained_french_with_arabic_rtl_headings(world: dict[str, Path]) -> None:
