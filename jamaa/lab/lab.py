@@ -36,6 +36,7 @@ from jamaa.lab.system import (
     require_tools,
     run,
     stop_pid,
+    terminate,
     unmount_under,
 )
 from jamaa.lab.vm import TAP_PREFIX, start_vm, stop_vm, wait_vm
@@ -238,12 +239,23 @@ class Lab:
         done: list[str] = []
         state = load_state(self.dir)
         if state is not None:
-            # containers first (clean poweroff), then the VM, then the services and relays
+            # hosts first, all at once (containers power off cleanly), then the services and relays
+            machines = {
+                name: state.process(("nspawn:" if host.kind == "container" else "qemu:") + name)
+                for name, host in state.hosts.items()
+            }
+            running = {name: p is not None and p.alive() for name, p in machines.items()}
+            for process in machines.values():
+                if process is not None:
+                    terminate(process.pid, process.started)
             for name, host in state.hosts.items():
-                if host.kind == "container" and stop_container(state, name):
-                    done.append(f"stopped nspawn:{name} (container powered off)")
-                elif host.kind == "vm" and stop_vm(state, name):
-                    done.append(f"stopped qemu:{name}")
+                if host.kind == "container":
+                    stop_container(state, name)
+                else:
+                    stop_vm(state, name)
+                if running[name]:
+                    kind = "nspawn" if host.kind == "container" else "qemu"
+                    done.append(f"stopped {kind}:{name}")
             for record in reversed(state.processes):
                 if stop_pid(record.pid, record.started, grace=5.0):
                     done.append(f"stopped {record.name} (pid {record.pid})")

@@ -107,6 +107,13 @@ def is_alive(pid: int, started: int | None) -> bool:
     return state != "Z" and (started is None or now == started)
 
 
+def terminate(pid: int, started: int | None) -> None:
+    """SIGTERM, without waiting (to stop several processes at once, then `stop_pid` each)."""
+    if is_alive(pid, started):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+
+
 def stop_pid(pid: int, started: int | None, *, grace: float = 10.0) -> bool:
     """SIGTERM, wait up to `grace` seconds, then SIGKILL. Returns whether the process was running."""
     if not is_alive(pid, started):
