@@ -186,3 +186,15 @@ def test_uncovered_control_is_found_unless_manual(tmp_path: Path) -> None:
 def test_missing_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="catalogue directory not found"):
         load_catalogue(tmp_path / "nope")
+
+
+def test_lookups_by_policy_and_root(pack: Pack) -> None:
+    repo = DEFAULT_CONTROLS_DIR.parents[1]
+    catalogue = load_catalogue(repo)  # the repository root resolves to policies/controls
+    assert catalogue.root == DEFAULT_CONTROLS_DIR
+    assert "CLD-S3-001" in catalogue and catalogue["CLD-S3-001"].severity == "critical"
+    assert catalogue.controls_for_policy("s3-tls-only-policy") == ["CLD-S3-003"]
+    assert catalogue.controls_for_policy("no-such-policy") == []
+    assert catalogue.unknown_ids(["CLD-S3-001", "CLD-NOPE-001"]) == ["CLD-NOPE-001"]
+    for info in pack.policies:
+        assert sorted(catalogue.controls_for_policy(info.name)) == sorted(info.controls)
