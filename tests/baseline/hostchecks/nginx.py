@@ -166,8 +166,10 @@ def redirect(host: Any, ctx: HostContext) -> None:
 
 @check("HOST-NGX-008")
 def default_server(host: Any, ctx: HostContext) -> None:
+    assert host.service("nginx").is_running, "nginx is not running"
     for scheme in ("https", "http"):
         answer = request(host, ctx, "unknown-host.invalid", scheme)
+        assert "Refused" not in answer.get("error", ""), f"nothing listens for {scheme}: {answer['error']}"
         head = answer.get("head", "")
         served = re.match(r"HTTP/1\.[01] [23]\d\d", head)
         assert not served, f"{scheme}://unknown-host.invalid/ is served: {head.splitlines()[:1]}"

@@ -78,7 +78,14 @@ def setting(host: Any, ctx: HostContext, module: str, name: str) -> str | None:
     return DEFAULTS.get((module, name))
 
 
+def _in_use(host: Any, ctx: HostContext, module: str) -> None:
+    assert module_lines(host, ctx, module), (
+        f"{module} is not in the common PAM stacks: its settings do not apply"
+    )
+
+
 def _int(host: Any, ctx: HostContext, module: str, name: str) -> int:
+    _in_use(host, ctx, module)
     value = setting(host, ctx, module, name)
     assert value is not None and re.fullmatch(r"-?\d+", value), f"{module} {name}={value}"
     return int(value)
@@ -114,6 +121,7 @@ def _bound(module: str, name: str, low: int | None, high: int | None) -> Callabl
 
 def _flag(module: str, name: str) -> Callable[[Any, HostContext], None]:
     def verify(host: Any, ctx: HostContext) -> None:
+        _in_use(host, ctx, module)
         assert setting(host, ctx, module, name) is not None, f"{module}: {name} is not set"
 
     return verify

@@ -54,6 +54,7 @@ def chrony_running(host: Any, ctx: HostContext) -> None:
 
 @check("HOST-TIME-005")
 def serves_nothing(host: Any, ctx: HostContext) -> None:
+    installed(host, "chrony")
     conf = chrony_conf(host)
     allows = [" ".join(w) for w in conf if w[0] == "allow"]
     assert not allows, f"chrony serves clients: {allows}"

@@ -43,3 +43,11 @@ def declared_tcp_ports(target: Any, attacker_ip: str) -> set[int]:
         if service.get("proto") == "tcp" and _covers(list(service.get("sources", [])), attacker_ip):
             ports |= {int(p) for p in service.get("ports", [])}
     return ports
+
+
+def site_name(target: Any) -> str:
+    """A name the server's nginx serves (its first commune's site), for SNI: unknown names are refused."""
+    ctx = context(target)
+    communes = list(ctx.var("jamaa_communes", []))
+    domain = setting(ctx, "nginx", "nginx_domain")
+    return f"{communes[0]}.{domain}" if communes and domain else target.ip

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from attackerlib import Attacker, Target
-from declared import declared_tcp_ports, runs_role
+from declared import declared_tcp_ports, runs_role, site_name
 
 WEAK_SUITES = "NULL:eNULL:aNULL:EXPORT:LOW:RC4:DES:3DES:MD5:PSK:SRP:kRSA:CAMELLIA:SEED:IDEA"
 """OpenSSL cipher classes no commune endpoint may accept (no forward secrecy, broken or export-grade)."""
@@ -94,7 +94,7 @@ def test_ssh_audit_finds_no_failure(attacker: Attacker, target: Target, probe: A
 
 
 def handshake(
-    attacker: Attacker, ip: str, version: str, ciphers: str = "ALL:@SECLEVEL=0"
+    attacker: Attacker, ip: str, version: str, ciphers: str = "ALL:@SECLEVEL=0", name: str | None = None
 ) -> tuple[bool, str]:
     """One TLS handshake with `openssl s_client -VERSION`; True when the server completed it.
 
@@ -104,10 +104,12 @@ def handshake(
     cipher_opt = "-ciphersuites" if version == "tls1_3" else "-cipher"
     command = (
         f"env OPENSSL_CONF=/dev/null openssl s_client -connect {shlex.quote(ip)}:443 "
-        f"-servername {shlex.quote(ip)} -{version} {cipher_opt} {shlex.quote(ciphers)} -brief </dev/null 2>&1"
+        f"-servername {shlex.quote(name or ip)} -{version} {cipher_opt} {shlex.quote(ciphers)} -brief </dev/null 2>&1"
     )
     out = attacker.run(command, "openssl", timeout=30)
     text = out.stdout + out.stderr
+    refused = re.search(r"connect:errno=\d+|Connection refused|No route to host|timed out", text)
+    assert not refused, f"{ip}:443 does not answer the attacker ({refused.group(0) if refused else ''})"
     done = out.rc == 0 and ("CONNECTION ESTABLISHED" in text or "Protocol version" in text)
     return done, text.strip().splitlines()[-1] if text.strip() else ""
 
@@ -120,8 +122,10 @@ def _nginx_target(target: Target, probe: Any) -> None:
 def test_tls_completes_a_modern_handshake(attacker: Attacker, target: Target, probe: Any) -> None:
     probe("TLS-001", "HOST-NGX-001 (TLS 1.2/1.3 joignable)")
     _nginx_target(target, probe)
-    ok12, last12 = handshake(attacker, target.ip, "tls1_2", "ECDHE:!aNULL")
-    ok13, last13 = handshake(attacker, target.ip, "tls1_3", "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384")
+    ok12, last12 = handshake(attacker, target.ip, "tls1_2", "ECDHE:!aNULL", site_name(target))
+    ok13, last13 = handshake(
+        attacker, target.ip, "tls1_3", "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384", site_name(target)
+    )
     assert ok12 or ok13, f"{target.name}: no TLS 1.2/1.3 handshake on 443 ({last12}; {last13})"
 
 
@@ -129,14 +133,14 @@ def test_tls_completes_a_modern_handshake(attacker: Attacker, target: Target, pr
 def test_tls_refuses_old_protocols(attacker: Attacker, target: Target, probe: Any, version: str) -> None:
     probe(f"TLS-{version}", "HOST-NGX-001 (TLS 1.0/1.1 refusés)")
     _nginx_target(target, probe)
-    done, last = handshake(attacker, target.ip, version)
+    done, last = handshake(attacker, target.ip, version, name=site_name(target))
     assert not done, f"{target.name}: nginx accepted a {version} handshake ({last})"
 
 
 def test_tls_refuses_weak_suites(attacker: Attacker, target: Target, probe: Any) -> None:
     probe("TLS-WEAK", "HOST-NGX-002 (suites faibles refusées)")
     _nginx_target(target, probe)
-    done, last = handshake(attacker, target.ip, "tls1_2", f"{WEAK_SUITES}:@SECLEVEL=0")
+    done, last = handshake(attacker, target.ip, "tls1_2", f"{WEAK_SUITES}:@SECLEVEL=0", site_name(target))
     assert not done, f"{target.name}: nginx accepted a weak TLS 1.2 suite ({last})"
     cbc, last_cbc = handshake(
         attacker, target.ip, "tls1_2", "SHA1:SHA256:SHA384:!AESGCM:!CHACHA20:@SECLEVEL=0"
