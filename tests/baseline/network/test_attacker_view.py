@@ -104,7 +104,8 @@ def handshake(
     cipher_opt = "-ciphersuites" if version == "tls1_3" else "-cipher"
     command = (
         f"env OPENSSL_CONF=/dev/null openssl s_client -connect {shlex.quote(ip)}:443 "
-        f"-servername {shlex.quote(name or ip)} -{version} {cipher_opt} {shlex.quote(ciphers)} -brief </dev/null 2>&1"
+        f"-servername {shlex.quote(name or ip)} -{version} {cipher_opt} {shlex.quote(ciphers)} "
+        "-brief </dev/null 2>&1"
     )
     out = attacker.run(command, "openssl", timeout=30)
     text = out.stdout + out.stderr
