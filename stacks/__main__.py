@@ -45,7 +45,8 @@ aws_region = envs.primary_region(environment_name)
 dr_region = envs.dr_region(environment_name)
 primary = make_provider(envs, region, environment_name, aws_region, "primary")
 dr = make_provider(envs, region, environment_name, dr_region, "dr")
-identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=primary))
+# The account, once, at the start (as a preview does): ARNs are then plain, checkable strings.
+identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=primary))
 tenancy = Tenancy(
     envs=envs,
     region=region,

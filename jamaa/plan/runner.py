@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import json
 import logging
 import runpy
@@ -31,9 +32,10 @@ import pulumi.runtime
 import yaml
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
-from pulumi.runtime.proto import engine_pb2, resource_pb2
+from pulumi.runtime.proto import engine_pb2, resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
@@ -44,6 +46,7 @@ OFFLINE_ACCOUNT_ID = "000000000000"
 """What `aws.get_caller_identity()` answers offline: a placeholder, never a real account."""
 
 _RUN_LOCK = threading.Lock()
+_CAPTURE_STACK_TRACE = pulumi_resource._get_stack_trace
 
 
 class _SharedExecutor(ThreadPoolExecutor):
@@ -242,7 +245,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             provider_urn=request.provider.rsplit("::", 1)[0] if request.provider else None,
             dependencies=sorted(set(request.dependencies)),
             property_dependencies={
-                key: sorted(set(deps.urns)) for key, deps in sorted(request.propertyDependencies.items()) if deps.urns
+                key: sorted(set(deps.urns))
+                for key, deps in sorted(request.propertyDependencies.items())
+                if deps.urns
             },
         )
         with self._lock:
@@ -282,9 +287,10 @@ def _describe(error: BaseException, program: _Program, stack: str) -> str:
 
 def _forget_modules(main_dir: Path) -> None:
     """Drop the modules a program imported from its own directory (fresh namespace next run)."""
+    prefix = str(main_dir) + "/"
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if file and Path(file).resolve().is_relative_to(main_dir):
+        if file and file.startswith(prefix):
             del sys.modules[name]
 
 
@@ -302,6 +308,9 @@ def run_callable(
     engine = RecordingEngine()
 
     def run() -> None:
+        # The engine uses each registration's stack trace only for its diagnostics; the mocks never
+        # read it, and capturing it (a stat per frame) is the SDK's largest per-resource cost here.
+        pulumi_resource._get_stack_trace = source_pb2.StackTrace
         pulumi_settings.reset_options(project=project, stack=stack, preview=True, organization="organization")
         loop = asyncio.new_event_loop()
         loop.set_default_executor(_EXECUTOR)
@@ -320,14 +329,20 @@ def run_callable(
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
             asyncio.set_event_loop(previous)
+            pulumi_resource._get_stack_trace = _CAPTURE_STACK_TRACE
 
     with _RUN_LOCK:
+        # Everything alive before the run (the SDK's modules, the loaded config) is long-lived:
+        # keep it out of the collector's scans while the run allocates its many small objects.
+        gc.freeze()
         try:
             contextvars.copy_context().run(run)
         except JamaaError:
             raise
         except Exception as error:
             raise PlanError(describe(error)) from error
+        finally:
+            gc.unfreeze()
     warnings = list(engine.messages)
     warnings += [
         f"warning: no offline answer for invoke {token}" for token in sorted(set(mocks.unanswered_calls))

@@ -74,7 +74,7 @@ class DocumentArchive(pulumi.ComponentResource):
         }
         self.register_outputs({"bucket": self.bucket.name, "layout": f"{PREFIX}/<commune id>/"})
 
-    def policy_arn(self, who: str) -> pulumi.Output[str]:
+    def policy_arn(self, who: str) -> str:
         """The access policy's ARN from its name (known offline); depend on `policies[who]`."""
         return self._tenancy.policy_arn(self._tenancy.name("archive-access", who))
 

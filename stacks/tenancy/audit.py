@@ -27,9 +27,7 @@ class AuditArgs:
     security_hub: bool
 
 
-def _service_write(
-    sid: str, service: str, bucket_arn: str, prefix: str, account: pulumi.Output[str]
-) -> list[Any]:
+def _service_write(sid: str, service: str, bucket_arn: str, prefix: str, account: str) -> list[Any]:
     """The two statements a log-delivering AWS service needs on a bucket, scoped to this account."""
     condition = {"StringEquals": {"aws:SourceAccount": account}}
     return [
@@ -46,7 +44,7 @@ def _service_write(
             "Effect": "Allow",
             "Principal": {"Service": service},
             "Action": "s3:PutObject",
-            "Resource": account.apply(lambda a: f"{bucket_arn}/{prefix}/AWSLogs/{a}/*"),
+            "Resource": f"{bucket_arn}/{prefix}/AWSLogs/{account}/*",
             "Condition": condition,
         },
     ]
@@ -89,7 +87,7 @@ class AuditLogging(pulumi.ComponentResource):
                         "Effect": "Allow",
                         "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
                         "Action": "s3:PutObject",
-                        "Resource": account.apply(lambda a: f"{access_arn}/alb/AWSLogs/{a}/*"),
+                        "Resource": f"{access_arn}/alb/AWSLogs/{account}/*",
                     },
                 ],
             ),
@@ -149,7 +147,7 @@ class AuditLogging(pulumi.ComponentResource):
                     {
                         "Effect": "Allow",
                         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        "Resource": trail_group_arn.apply(lambda arn: f"{arn}:log-stream:*"),
+                        "Resource": f"{trail_group_arn}:log-stream:*",
                     }
                 ]
             ),
@@ -165,7 +163,7 @@ class AuditLogging(pulumi.ComponentResource):
             enable_log_file_validation=True,
             enable_logging=True,
             kms_key_id=args.kms_key_arn,
-            cloud_watch_logs_group_arn=trail_group_arn.apply(lambda arn: f"{arn}:*"),
+            cloud_watch_logs_group_arn=f"{trail_group_arn}:*",
             cloud_watch_logs_role_arn=tenancy.role_arn(trail_role_name),
             tags=tenancy.tags(trail_name),
             opts=child(self, depends_on=[self.audit_bucket, trail_logs, trail_role]),

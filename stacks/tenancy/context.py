@@ -43,7 +43,7 @@ class Tenancy:
     environment: EnvironmentSettings
     aws_region: str
     dr_region: str
-    account_id: pulumi.Output[str]
+    account_id: str  # from the caller identity (an invoke); a placeholder in the offline plan
 
     @property
     def env(self) -> str:
@@ -90,20 +90,20 @@ class Tenancy:
         """The data classes that may live in AWS, in national order."""
         return [name for name, policy in self.envs.national.data_classes.items() if not policy.sovereign_only]
 
-    def role_arn(self, role_name: str) -> pulumi.Output[str]:
+    def role_arn(self, role_name: str) -> str:
         """A role's ARN from its (config-derived) name: known offline, unlike `role.arn`."""
         return self.arn("iam", f"role/{role_name}", region="")
 
-    def policy_arn(self, policy_name: str) -> pulumi.Output[str]:
+    def policy_arn(self, policy_name: str) -> str:
         return self.arn("iam", f"policy/{policy_name}", region="")
 
-    def log_group_arn(self, group_name: str, region: str | None = None) -> pulumi.Output[str]:
+    def log_group_arn(self, group_name: str, region: str | None = None) -> str:
         return self.arn("logs", f"log-group:{group_name}", region)
 
-    def arn(self, service: str, resource: str, region: str | None = None) -> pulumi.Output[str]:
+    def arn(self, service: str, resource: str, region: str | None = None) -> str:
         """An ARN in this account, known offline once the account id is (from the caller identity)."""
         where = self.aws_region if region is None else region
-        return self.account_id.apply(lambda account: f"arn:aws:{service}:{where}:{account}:{resource}")
+        return f"arn:aws:{service}:{where}:{self.account_id}:{resource}"
 
 
 def make_provider(envs: Environments, region: Region, env: str, aws_region: str, label: str) -> aws.Provider:
@@ -122,14 +122,26 @@ def child(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(parent=parent, **kwargs)
 
 
-def policy_json(statements: list[Any]) -> pulumi.Output[str]:
-    """An IAM policy document (statements may hold Outputs), rendered as stable JSON."""
-    return pulumi.Output.from_input({"Version": "2012-10-17", "Statement": statements}).apply(
-        lambda doc: json.dumps(doc, sort_keys=True)
-    )
+def _has_output(value: Any) -> bool:
+    if isinstance(value, pulumi.Output):
+        return True
+    if isinstance(value, dict):
+        return any(_has_output(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_output(v) for v in value)
+    return False
 
 
-def assume_role_policy(service: str, account_id: pulumi.Output[str] | None = None) -> pulumi.Output[str]:
+def policy_json(statements: list[Any]) -> pulumi.Input[str]:
+    """An IAM policy document rendered as stable JSON: a plain string when every value is known
+    now, an Output only when a statement refers to a resource not yet created."""
+    document = {"Version": "2012-10-17", "Statement": statements}
+    if not _has_output(statements):
+        return json.dumps(document, sort_keys=True)
+    return pulumi.Output.from_input(document).apply(lambda doc: json.dumps(doc, sort_keys=True))
+
+
+def assume_role_policy(service: str, account_id: str | None = None) -> pulumi.Input[str]:
     """A trust policy for one AWS service; with `account_id`, limited to calls made for this account
     (the confused-deputy guard; EC2 instance roles take no such condition)."""
     statement: dict[str, Any] = {

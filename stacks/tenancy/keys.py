@@ -18,9 +18,9 @@ class KeysArgs:
     dr_provider: aws.Provider
 
 
-def key_policy(tenancy: Tenancy, aws_region: str) -> pulumi.Output[str]:
+def key_policy(tenancy: Tenancy, aws_region: str) -> pulumi.Input[str]:
     account = tenancy.account_id
-    root = account.apply(lambda a: f"arn:aws:iam::{a}:root")
+    root = f"arn:aws:iam::{account}:root"
     source_account = {"StringEquals": {"aws:SourceAccount": account}}
     statements: list[Any] = [
         {
@@ -39,9 +39,7 @@ def key_policy(tenancy: Tenancy, aws_region: str) -> pulumi.Output[str]:
             "Condition": {
                 **source_account,
                 "StringLike": {
-                    "kms:EncryptionContext:aws:cloudtrail:arn": account.apply(
-                        lambda a: f"arn:aws:cloudtrail:*:{a}:trail/*"
-                    )
+                    "kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"
                 },
             },
         },
@@ -59,9 +57,7 @@ def key_policy(tenancy: Tenancy, aws_region: str) -> pulumi.Output[str]:
             "Resource": "*",
             "Condition": {
                 "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": account.apply(
-                        lambda a: f"arn:aws:logs:{aws_region}:{a}:log-group:*"
-                    )
+                    "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{aws_region}:{account}:log-group:*"
                 }
             },
         },

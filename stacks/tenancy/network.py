@@ -288,7 +288,7 @@ class TenancyNetwork(pulumi.ComponentResource):
                     {
                         "Effect": "Allow",
                         "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                        "Resource": group_arn.apply(lambda arn: f"{arn}:*"),
+                        "Resource": f"{group_arn}:*",
                     }
                 ]
             ),
