@@ -35,6 +35,7 @@ class Attacker:
     def __init__(self, name: str, host: Any, netns: str | None, ip: str) -> None:
         self.name = name
         self.ip = ip
+        self.lab_json: Path | None = None
         self.host = host
         self.netns = netns
         self._has: dict[str, bool] = {}
@@ -57,3 +58,24 @@ class Attacker:
             )
             return Result(proc.returncode, proc.stdout, proc.stderr, f"in {self.netns} (controller's {tool})")
         raise AssertionError(f"{tool}: not on {self.name} and no way into its network namespace")
+
+
+class Management:
+    """The management network's place on the LAN (the controller's bridge address, in its namespace):
+    where SSH is allowed from. Used when the attacker cannot reach SSH at all, to show what sshd
+    itself accepts."""
+
+    def __init__(self, netns: str, ip: str) -> None:
+        self.name = f"management ({ip})"
+        self.netns = netns
+        self.ip = ip
+
+    def run(self, command: str, tool: str, timeout: int = 180) -> Result:
+        assert shutil.which(tool), f"{tool}: not installed on the controller"
+        proc = subprocess.run(
+            ["ip", "netns", "exec", self.netns, "timeout", str(timeout), "sh", "-c", command],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr, f"from the management network ({self.ip})")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from attackerlib import Attacker, Target
+from attackerlib import Attacker, Management, Target
 
 
 def _runner(config: pytest.Config) -> Any:
@@ -95,7 +95,26 @@ def attacker(request: pytest.FixtureRequest) -> Attacker:
         netns = json.loads(lab_json.read_text(encoding="utf-8"))["hosts"].get(name, {}).get("netns")
     ip = str(runner.get_variables(name).get("jamaa_lan_ip") or "")
     assert ip, f"{name}: no jamaa_lan_ip in the inventory"
-    return Attacker(name, host, netns, ip)
+    attacker = Attacker(name, host, netns, ip)
+    attacker.lab_json = lab_json if lab_json.exists() else None
+    return attacker
+
+
+@pytest.fixture(scope="session")
+def management(attacker: Attacker) -> Management | None:
+    """The lab's management vantage point (the LAN bridge's namespace), None outside the lab."""
+    if attacker.netns is None:
+        return None
+    from urllib.parse import urlparse
+
+    from jamaa.lab.network import LAN_NETNS
+
+    data = json.loads(attacker.lab_json.read_text(encoding="utf-8")) if attacker.lab_json else {}
+    # the bridge's own address: where the lab's services listen (lab.json names it in the S3 endpoint)
+    ip = str(urlparse(str(data.get("s3", {}).get("lan", ""))).hostname or "")
+    if not ip or not Path(f"/run/netns/{LAN_NETNS}").exists():
+        return None
+    return Management(LAN_NETNS, ip)
 
 
 class Probe:

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
-from attackerlib import Attacker, Target
+from attackerlib import Attacker, Management, Target
 from declared import declared_tcp_ports, runs_role, site_name
 
 WEAK_SUITES = "NULL:eNULL:aNULL:EXPORT:LOW:RC4:DES:3DES:MD5:PSK:SRP:kRSA:CAMELLIA:SEED:IDEA"
@@ -50,7 +50,7 @@ def test_only_declared_ports_answer(attacker: Attacker, target: Target, probe: A
     )
 
 
-def auth_methods(attacker: Attacker, ip: str, user: str) -> list[str]:
+def auth_methods(attacker: Any, ip: str, user: str) -> list[str]:
     command = (
         f"nmap -Pn -n -p 22 --script ssh-auth-methods --script-args ssh.user={shlex.quote(user)} "
         f"-oX - {shlex.quote(ip)}"
@@ -67,25 +67,40 @@ def auth_methods(attacker: Attacker, ip: str, user: str) -> list[str]:
     return re.findall(r"^\s+([a-z][a-z0-9@.-]*)\s*$", text, re.M)
 
 
+def ssh_vantage(attacker: Attacker, management: Management | None, target: Target, probe: Any) -> Any:
+    """The attacker if SSH answers it; else the management network (SSH must answer there)."""
+    if auth_methods(attacker, target.ip, "root"):
+        probe.record("vantage", attacker.name)
+        return attacker
+    assert management is not None, (
+        f"SSH answers neither the attacker nor any management vantage on {target.ip}"
+    )
+    assert auth_methods(management, target.ip, "root"), (
+        f"SSH does not answer the management network on {target.ip}"
+    )
+    probe.record("vantage", f"{management.name}; SSH filtered from the attacker")
+    return management
+
+
 @pytest.mark.parametrize("user", ["root", "jamaa-probe"])
-def test_ssh_offers_public_keys_only(attacker: Attacker, target: Target, probe: Any, user: str) -> None:
-    probe(f"SSH-AUTH-{user}", "HOST-SSH (authentification par clé uniquement)", "critical")
-    methods = auth_methods(attacker, target.ip, user)
-    if not methods:
-        pytest.skip(
-            f"SSH is not reachable from the attacker on {target.ip}:22 (filtered): nothing to log into"
-        )
+def test_ssh_offers_public_keys_only(
+    attacker: Attacker, management: Management | None, target: Target, probe: Any, user: str
+) -> None:
+    probe(f"SSH-AUTH-{user}", "HOST-SSH-003, HOST-SSH-021, HOST-SSH-024 (clé uniquement)", "critical")
+    vantage = ssh_vantage(attacker, management, target, probe)
+    methods = auth_methods(vantage, target.ip, user)
     refused = {"password", "keyboard-interactive"}
     offered = sorted(refused & set(methods))
     assert not offered, f"{target.name}: sshd offers {offered} to {user} from the LAN (methods: {methods})"
     assert methods == ["publickey"], f"{target.name}: unexpected SSH methods for {user}: {methods}"
 
 
-def test_ssh_audit_finds_no_failure(attacker: Attacker, target: Target, probe: Any) -> None:
+def test_ssh_audit_finds_no_failure(
+    attacker: Attacker, management: Management | None, target: Target, probe: Any
+) -> None:
     probe("SSH-AUDIT-001", "HOST-SSH-007, HOST-SSH-013, HOST-SSH-016, HOST-SSH-025 (algorithmes)")
-    if not auth_methods(attacker, target.ip, "root"):
-        probe.not_applicable(f"SSH does not answer the attacker on {target.ip}:22 (filtered)")
-    out = attacker.run(f"ssh-audit -n -2 -p 22 -t 10 {shlex.quote(target.ip)}", "ssh-audit", timeout=120)
+    vantage = ssh_vantage(attacker, management, target, probe)
+    out = vantage.run(f"ssh-audit -n -2 -p 22 -t 10 {shlex.quote(target.ip)}", "ssh-audit", timeout=120)
     assert out.rc != 1, f"ssh-audit could not connect to {target.ip}:22 ({out.where}): {out.stdout[-300:]}"
     failures = [
         line.strip() for line in out.stdout.splitlines() if "[fail]" in line or line.startswith("(cve)")
