@@ -16,7 +16,7 @@ from tenancy.budgets import Budgets, BudgetsArgs
 from tenancy.context import Tenancy, make_provider
 from tenancy.database import Database, DatabaseArgs
 from tenancy.keys import KeysArgs, TenancyKeys
-from tenancy.network import NetworkArgs, TenancyNetwork, tier_block
+from tenancy.network import NetworkArgs, TenancyNetwork, slice_index, tier_block
 from tenancy.offices import OfficesArgs, OfficeSite, OfficeVpn
 from tenancy.servers import CommuneServers, DedicatedServer, ServersArgs
 
@@ -172,6 +172,7 @@ servers = CommuneServers(
                 commune=commune,
                 data_class=entry.data_class,
                 subnet_id=network.dedicated_subnets[commune].id,
+                rule_priority=1 + slice_index(region_cidr, envs.dedicated_network(commune)),
                 archive_policy_arn=archive.policy_arn(commune) if archive else None,
                 archive_policy=archive.dedicated_policies[commune] if archive else None,
             )

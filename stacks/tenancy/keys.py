@@ -62,10 +62,15 @@ def key_policy(tenancy: Tenancy, aws_region: str) -> pulumi.Input[str]:
             },
         },
         {
-            "Sid": "LogDeliveryAndConfigWrite",
+            "Sid": "ServiceDeliveries",
             "Effect": "Allow",
             "Principal": {
-                "Service": ["delivery.logs.amazonaws.com", "config.amazonaws.com", "backup.amazonaws.com"]
+                "Service": [
+                    "delivery.logs.amazonaws.com",
+                    "config.amazonaws.com",
+                    "backup.amazonaws.com",
+                    "budgets.amazonaws.com",
+                ]
             },
             "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
             "Resource": "*",

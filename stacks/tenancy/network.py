@@ -48,11 +48,15 @@ def tier_block(cidr: IPv4Network, tier: str) -> IPv4Network:
     return list(ipplan.tier_space(cidr).subnets(new_prefix=19))[TIERS.index(tier)]
 
 
-def az_of_slice(cidr: IPv4Network, slice_: IPv4Network, azs: int) -> int:
-    """A dedicated slice's AZ: from its position in the pool, which never moves once recorded."""
+def slice_index(cidr: IPv4Network, slice_: IPv4Network) -> int:
+    """A dedicated slice's position in the region's pool: recorded in the ledger, it never moves."""
     pool = ipplan.upper_half(cidr)
-    index = (int(slice_.network_address) - int(pool.network_address)) // slice_.num_addresses
-    return index % azs
+    return (int(slice_.network_address) - int(pool.network_address)) // slice_.num_addresses
+
+
+def az_of_slice(cidr: IPv4Network, slice_: IPv4Network, azs: int) -> int:
+    """A dedicated slice's AZ, from its stable position in the pool."""
+    return slice_index(cidr, slice_) % azs
 
 
 def _acl_rule(rule_no: int, protocol: str, cidr: str, ports: tuple[int, int] = (0, 0)) -> dict[str, Any]:

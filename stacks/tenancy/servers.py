@@ -24,6 +24,7 @@ class DedicatedServer:
     commune: str
     data_class: str
     subnet_id: pulumi.Input[str]
+    rule_priority: int  # from the commune's recorded IP slice: stable, unique in the region
     archive_policy_arn: pulumi.Input[str] | None
     archive_policy: pulumi.Resource | None = None
 
@@ -128,6 +129,7 @@ class CommuneServers(pulumi.ComponentResource):
         certificate = aws.acm.Certificate(
             name("alb-cert"),
             domain_name=args.domain,
+            subject_alternative_names=[f"*.{args.domain}"],  # <commune>.<domain> for dedicated servers
             validation_method="DNS",
             key_algorithm="EC_prime256v1",
             tags=tenancy.tags(name("alb-cert")),
@@ -159,7 +161,7 @@ class CommuneServers(pulumi.ComponentResource):
             tags=tenancy.tags(name("tg-shared")),
             opts=child(self),
         )
-        aws.lb.Listener(
+        listener = aws.lb.Listener(
             name("alb-https"),
             load_balancer_arn=self.load_balancer.arn,
             port=443,
@@ -238,11 +240,40 @@ class CommuneServers(pulumi.ComponentResource):
                 tags=tags,
                 opts=child(self),
             )
+            # Its own target group, reached by its own host name on the shared internal ALB.
+            commune_group = aws.lb.TargetGroup(
+                name("tg", server.commune),
+                name=name(server.commune),
+                port=443,
+                protocol="HTTPS",
+                vpc_id=args.vpc_id,
+                target_type="instance",
+                health_check=aws.lb.TargetGroupHealthCheckArgs(
+                    protocol="HTTPS", path="/healthz", matcher="200"
+                ),
+                tags=tags,
+                opts=child(self),
+            )
             aws.lb.TargetGroupAttachment(
-                name("tg-shared", server.commune),
-                target_group_arn=target_group.arn,
+                name("tg", server.commune, "server"),
+                target_group_arn=commune_group.arn,
                 target_id=self.dedicated[server.commune].id,
                 port=443,
+                opts=child(self),
+            )
+            aws.lb.ListenerRule(
+                name("alb-rule", server.commune),
+                listener_arn=listener.arn,
+                priority=server.rule_priority,
+                conditions=[
+                    aws.lb.ListenerRuleConditionArgs(
+                        host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(
+                            values=[f"{server.commune}.{args.domain}"]
+                        )
+                    )
+                ],
+                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=commune_group.arn)],
+                tags=tags,
                 opts=child(self),
             )
         self.register_outputs({"alb": self.load_balancer.dns_name})

@@ -370,6 +370,10 @@ def test_servers(plan_of: PlanOf, envs: Environments, stack: str) -> None:
         assert instance.inputs["metadataOptions"]["httpTokens"] == "required"
         assert instance.inputs["rootBlockDevice"]["encrypted"] is True
         assert instance.inputs["associatePublicIpAddress"] is False
+    rules = plan.of_type("aws:lb/listenerRule:ListenerRule")
+    hosts = sorted(r.inputs["conditions"][0]["hostHeader"]["values"][0].split(".")[0] for r in rules)
+    assert hosts == sorted(d.commune for d in target.region.dedicated_communes)
+    assert len({r.inputs["priority"] for r in rules}) == len(rules)
     pool = one(plan, "aws:autoscaling/group:Group")
     assert pool.inputs["desiredCapacity"] == target.environment.servers.shared_pool_size
     alb = one(plan, "aws:lb/loadBalancer:LoadBalancer")
