@@ -163,7 +163,7 @@ STAGES: list[Stage] = [
         "baseline",
         "baseline suite (testinfra) against the lab's servers",
         Requirement(files=("tests/baseline/test_host_controls.py",), commands=(("verify",),)),
-        argv=("{python}", "-m", "jamaa.cli", "verify", "--env", "lab", "--inventory", LAB_INVENTORY),
+        argv=("{python}", "-m", "jamaa.cli", "verify", "--env", "lab"),  # environments/lab, with group_vars
         needs=("lab-up",),
     ),
     Stage(
