@@ -120,10 +120,10 @@ database = Database(
         data_class=database_class,
         subnet_ids=[s.id for s in network.subnets["data"]],
         vpc_id=network.vpc.id,
-        client_cidrs=[
-            str(tier_block(region_cidr, "app")),
-            *(str(envs.dedicated_network(c)) for c in sorted(dedicated)),
-        ],
+        client_cidrs={
+            "app": str(tier_block(region_cidr, "app")),
+            **{commune: str(envs.dedicated_network(commune)) for commune in sorted(dedicated)},
+        },
         kms_key_arn=key_arn,
         instance_class=environment.database.instance_class,
         allocated_storage_gb=environment.database.allocated_storage_gb,
@@ -187,7 +187,10 @@ if region.offices:
         tenancy,
         OfficesArgs(
             vpc_id=network.vpc.id,
-            route_table_ids=[rt.id for rt in [*network.app_route_tables, network.data_route_table]],
+            route_tables={
+                **{f"app-{az}": rt.id for az, rt in zip("abcdef", network.app_route_tables, strict=False)},
+                "data": network.data_route_table.id,
+            },
             offices=[
                 OfficeSite(
                     commune=o.commune,

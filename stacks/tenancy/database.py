@@ -19,7 +19,7 @@ class DatabaseArgs:
     data_class: str
     subnet_ids: list[pulumi.Input[str]]
     vpc_id: pulumi.Input[str]
-    client_cidrs: list[str]
+    client_cidrs: dict[str, str]  # label (app tier, commune id) → CIDR
     kms_key_arn: pulumi.Input[str]
     instance_class: str
     allocated_storage_gb: int
@@ -68,16 +68,16 @@ class Database(pulumi.ComponentResource):
             tags=tenancy.tags(name("db-sg")),
             opts=child(self),
         )
-        for index, cidr in enumerate(args.client_cidrs):
+        for label, cidr in sorted(args.client_cidrs.items()):
             aws.vpc.SecurityGroupIngressRule(
-                name("db-sg-in", str(index)),
+                name("db-sg-in", label),
                 security_group_id=security_group.id,
                 ip_protocol="tcp",
                 from_port=5432,
                 to_port=5432,
                 cidr_ipv4=cidr,
                 description="PostgreSQL from commune servers",
-                tags=tenancy.tags(name("db-sg-in", str(index))),
+                tags=tenancy.tags(name("db-sg-in", label)),
                 opts=child(self),
             )
         monitoring_role_name = name("rds-monitoring")

@@ -29,7 +29,7 @@ class OfficeSite:
 @dataclass
 class OfficesArgs:
     vpc_id: pulumi.Input[str]
-    route_table_ids: list[pulumi.Input[str]]
+    route_tables: dict[str, pulumi.Input[str]]  # label (app-a …, data) → route table id
     offices: list[OfficeSite] = field(default_factory=list)
 
 
@@ -49,9 +49,9 @@ class OfficeVpn(pulumi.ComponentResource):
             tags=tenancy.tags(name("vgw")),
             opts=child(self),
         )
-        for index, route_table_id in enumerate(args.route_table_ids):
+        for label, route_table_id in sorted(args.route_tables.items()):
             aws.ec2.VpnGatewayRoutePropagation(
-                name("vgw-propagation", str(index)),
+                name("vgw-propagation", label),
                 vpn_gateway_id=gateway.id,
                 route_table_id=route_table_id,
                 opts=child(self),
