@@ -185,3 +185,31 @@ def test_cli_plans_any_program(tmp_path: Path) -> None:
     result = runner.invoke(app, ["plan", "test", "--program", str(other)])
     assert result.exit_code == 0, result.output
     assert "aws:kms/key:Key" in result.output and "4 resources planned for test" in result.output
+
+
+def test_adding_a_dedicated_commune_moves_no_existing_resource(tmp_path: Path) -> None:
+    """Names come from config (region code, commune id), never from positions: a new dedicated
+    commune, sorting before the existing ones, adds resources and renames none."""
+    from jamaa.config import load_environments, render_ipam, sync_ipam
+
+    envs = tmp_path / "environments"
+    shutil.copytree(ROOT / "environments", envs)
+    region_file = envs / "regions" / "ma-07.yaml"
+    region = yaml.safe_load(region_file.read_text())
+    region["dedicated_communes"].insert(0, {"commune": "c3510101", "data_class": "personal"})
+    region_file.write_text(yaml.safe_dump(region, allow_unicode=True))
+    (envs / "ipam.yaml").write_text(render_ipam(sync_ipam(load_environments(envs, check_ledger=False))))
+
+    before = plan_strictly("ma-07-prod")
+    after = plan_strictly("ma-07-prod", {"jamaa:environments": str(envs)})
+    old, new = {r.urn for r in before.resources}, {r.urn for r in after.resources}
+    assert old < new
+    added = sorted(r.name for r in after.resources if r.urn not in old)
+    assert added and all("c3510101" in name for name in added), added
+    unchanged = {r.urn: r.inputs for r in before.resources if "c3510101" not in r.name}
+    changed = sorted(r.name for r in after.resources if r.urn in unchanged and r.inputs != unchanged[r.urn])
+    # Only what lists the dedicated communes changes in place: the shared pool's archive policy
+    # (one more prefix denied), the app tier's NACL (one more subnet), budget shares.
+    assert all(("archive-access-shared" in n) or ("nacl-app" in n) or ("budget" in n) for n in changed), (
+        changed
+    )
