@@ -218,9 +218,12 @@ def converge(environments: Path, forks: int, log: Path) -> dict[str, Any]:
 
 
 def verify(environments: Path, out: Path, log: Path) -> dict[str, Any]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     code, _ = jamaa("verify", "--env", "lab", "--environments", str(environments), "--out", str(out), log=log)
     wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    controller = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     counts: dict[str, int] = {}
     results = out / "results.json"
     if results.is_file():
@@ -228,7 +231,13 @@ def verify(environments: Path, out: Path, log: Path) -> dict[str, Any]:
         for item in data.get("results", []):
             status = str(item.get("status"))
             counts[status] = counts.get(status, 0) + 1
-    return {"wall_s": round(wall, 1), "exit": code, "counts": counts, "log": str(log)}
+    return {
+        "wall_s": round(wall, 1),
+        "exit": code,
+        "counts": counts,
+        "controller_cpu_s": round(controller, 1),
+        "log": str(log),
+    }
 
 
 def bench_size(environments: Path, size: int, forks: int, out: Path) -> dict[str, Any]:
@@ -307,36 +316,52 @@ def bench_capacity(environments: Path, count: int, out: Path) -> dict[str, Any]:
 # --- projection ----------------------------------------------------------------------------------------
 
 
+AWX_NODES, AWX_FORKS, AWX_CORES = 4, 50, 4  # playbooks/awx/configure.yml: 4 slices, 50 forks
+PULL_WINDOW_S = 1800  # roles/ansible_pull: RandomizedDelaySec
+
+
+def fleet_seconds(hosts: int, forks: int, cores: int, nodes: int, t_host: float, ctrl_cpu: float) -> float:
+    """A run over `hosts` separate machines: ceil(hosts / (forks x nodes)) rounds, each as long as the
+    slower of one host's own converge and the controller's CPU for `forks` hosts on `cores` cores."""
+    rounds = math.ceil(hosts / (forks * nodes))
+    return rounds * max(t_host, forks * ctrl_cpu / cores)
+
+
 def project(rows: list[dict[str, Any]], forks: int) -> dict[str, Any]:
     """From the measured sizes to 1,500 communes.
 
     On this machine the hosts and the controller share the same cores, so wall time grows with the
     fleet even below `forks`. In production each commune server is its own machine: what stays on the
-    controller is its CPU per host (measured: ansible-playbook and its ssh children), and what each host
-    needs is its own converge time (measured at size 1). With F forks and K controller cores, a run of
-    H hosts takes about ceil(H / F) batches, each max(host time, F x controller CPU per host / K).
+    controller is its CPU per host (measured: ansible-playbook / pytest and their ssh children, at the
+    largest size), and what each host needs is its own time (measured at size 1). Three ways to run
+    the fleet: one controller like this one (ansible.cfg's forks, this machine's cores); AWX with the
+    job slicing of playbooks/awx/configure.yml; pull mode, where every host converges itself within the
+    timer's window and no controller is involved.
     """
     good = [r for r in rows if "again" in r and not r["again"]["failed_hosts"] and r["again"]["exit"] == 0]
     if not good:
         return {"note": "no size converged cleanly; nothing to project from"}
     cores = os.cpu_count() or 1
-    result: dict[str, Any] = {"fleet": FLEET, "forks": forks, "controller_cores": cores}
+    result: dict[str, Any] = {
+        "fleet": FLEET,
+        "forks": forks,
+        "controller_cores": cores,
+        "awx": {"nodes": AWX_NODES, "forks": AWX_FORKS, "cores_per_node": AWX_CORES},
+    }
     one = min(good, key=lambda r: r["size"])
     big = max(good, key=lambda r: r["size"])
     for phase in ("first", "again", "verify"):
-        key = "wall_s"
-        t_host = one[phase][key]
-        per_host_ctrl = None if phase == "verify" else big[phase]["controller_cpu_s"] / big["size"]
-        # marginal wall per host on this machine (hosts sharing the cores): the slope between sizes
-        slope = (big[phase][key] - one[phase][key]) / max(big["size"] - one["size"], 1)
-        batches = math.ceil(FLEET / forks)
-        per_batch = t_host if per_host_ctrl is None else max(t_host, forks * per_host_ctrl / cores)
+        t_host = one[phase]["wall_s"]
+        ctrl = big[phase]["controller_cpu_s"] / big["size"]
+        slope = (big[phase]["wall_s"] - t_host) / max(big["size"] - one["size"], 1)
         result[phase] = {
             "host_s_at_1": t_host,
-            "controller_cpu_per_host_s": None if per_host_ctrl is None else round(per_host_ctrl, 2),
+            "controller_cpu_per_host_s": round(ctrl, 2),
             "marginal_s_per_host_here": round(slope, 2),
-            "fleet_s_one_controller": round(batches * per_batch),
-            "fleet_s_same_machine_linear": round(one[phase][key] + slope * (FLEET - one["size"])),
+            "fleet_s_one_controller": round(fleet_seconds(FLEET, forks, cores, 1, t_host, ctrl)),
+            "fleet_s_awx": round(fleet_seconds(FLEET, AWX_FORKS, AWX_CORES, AWX_NODES, t_host, ctrl)),
+            "fleet_s_pull_mode": round(PULL_WINDOW_S + t_host) if phase != "verify" else None,
+            "fleet_s_same_machine_linear": round(t_host + slope * (FLEET - one["size"])),
         }
     return result
 
@@ -368,9 +393,13 @@ def print_summary(report: dict[str, Any]) -> None:
             )
     projection = report.get("projection")
     if projection and "forks" in projection:
+        awx = projection["awx"]
         print(
-            f"\n== projection to {FLEET} communes (one server each), forks {projection['forks']}, "
-            f"{projection['controller_cores']} controller cores =="
+            f"\n== projection to {FLEET} communes (one server each) ==\n"
+            f"  one controller: forks {projection['forks']}, {projection['controller_cores']} cores"
+            f" | AWX: {awx['nodes']} execution nodes x {awx['forks']} forks,"
+            f" {awx['cores_per_node']} cores each"
+            f" | pull mode: every host itself, {PULL_WINDOW_S // 60} min timer window"
         )
         for phase, label in (
             ("first", "first converge"),
@@ -378,12 +407,12 @@ def print_summary(report: dict[str, Any]) -> None:
             ("verify", "verification"),
         ):
             p = projection[phase]
-            ctrl = p["controller_cpu_per_host_s"]
+            pull = fmt_duration(p["fleet_s_pull_mode"]) if p["fleet_s_pull_mode"] is not None else "-"
             print(
-                f"  {label:<15} one controller: {fmt_duration(p['fleet_s_one_controller']):>8}"
-                f"   (host {p['host_s_at_1']:.0f} s,"
-                f" controller CPU/host {ctrl if ctrl is not None else '-'} s;"
-                f" all on this one machine: {fmt_duration(p['fleet_s_same_machine_linear'])})"
+                f"  {label:<15} one controller {fmt_duration(p['fleet_s_one_controller']):>7}"
+                f"  AWX {fmt_duration(p['fleet_s_awx']):>7}  pull {pull:>7}"
+                f"  (host {p['host_s_at_1']:.0f} s, controller CPU {p['controller_cpu_per_host_s']} s/host;"
+                f" all on this machine {fmt_duration(p['fleet_s_same_machine_linear'])})"
             )
     capacity = report.get("capacity")
     if capacity:
