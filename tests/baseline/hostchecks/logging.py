@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hostchecks import HostContext, active_enabled, check, installed, run_ok, setting
+from hostchecks import HostContext, NotApplicable, active_enabled, check, installed, run_ok, setting
 
 ROLE = "journald_logging"
 
@@ -83,8 +83,15 @@ def file_mode(host: Any, ctx: HostContext) -> None:
 @check("HOST-LOG-008")
 def receiver_lan_only(host: Any, ctx: HostContext) -> None:
     if not setting(ctx, ROLE, "journald_logging_receiver"):
-        text = rsyslog_text(host)
-        assert not re.search(r"(imtcp|imudp)", text), "a server that is not the log host receives logs"
-        return
+        raise NotApplicable(f"{ctx.name} is not the central log host (journald_logging_receiver is false)")
     text = rsyslog_text(host)
-    assert re.search(r"AllowedSender|allowedSender", text), "the log host accepts logs from anyone"
+    assert "imtcp" in text, "the central log host does not receive logs over TCP (no imtcp)"
+    assert re.search(r"AllowedSender|allowedSender", text), (
+        "the log host accepts logs from anyone (no AllowedSender)"
+    )
+    rules = run_ok(host, "nft list ruleset").splitlines()
+    opened = [
+        r.strip() for r in rules if re.search(r"dport (\{[^}]*\b514\b[^}]*\}|514\b)", r) and "accept" in r
+    ]
+    assert opened, "the firewall does not open the log port (514) to the declared senders"
+    assert all("saddr" in r for r in opened), f"port 514 is open to anyone: {opened}"

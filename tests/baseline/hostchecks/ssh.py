@@ -25,7 +25,9 @@ STRONG_KEX = {
     "diffie-hellman-group-exchange-sha256",
     "diffie-hellman-group14-sha256",
 }
-STRONG_MACS = {"hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com"}
+STRONG_MACS = {"hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com", "umac-128-etm@openssh.com"}
+"""Encrypt-then-MAC only; no MD5, SHA-1 or 64-bit MAC (HOST-SSH-016's rationale, CIS Debian 5.1.15, which
+lists umac-128-etm among the strong ones)."""
 HOST_KEY_ALGORITHMS = {
     "ssh-ed25519",
     "ssh-ed25519-cert-v01@openssh.com",

@@ -60,8 +60,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "/baseline/network/" not in item.nodeid or "target" not in getattr(item, "fixturenames", ()):
             keep.append(item)
-        elif getattr(item, "callspec", None) is None or "target" not in item.callspec.params:
-            dropped.append(item)
+        elif getattr(item, "callspec", None) is None or not isinstance(
+            item.callspec.params.get("target"), Target
+        ):
+            dropped.append(item)  # no attacker in this inventory: an empty parameter set
         else:
             item.add_marker(pytest.mark.xdist_group(name=f"attacker-{item.callspec.params['target'].name}"))
             keep.append(item)
