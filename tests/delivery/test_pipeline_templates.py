@@ -164,7 +164,7 @@ def test_github_up_is_gated_per_region_stack(region_stacks: list[str]) -> None:
         assert job["environment"] == "${{ matrix.stack }}", name  # required reviewers per stack
         assert "refs/heads/main" in job["if"] and "push" in job["if"]
         assert "pulumi up" in steps_text(job)
-    assert "up-staging" in jobs["up-prod"]["needs"]  # prod after staging
+    assert "converge-staging" in jobs["up-prod"]["needs"]  # prod after staging is deployed and verified
     for env in ("staging", "prod"):
         converge = jobs[f"converge-{env}"]
         assert converge["needs"] == [f"up-{env}"]
@@ -237,8 +237,8 @@ def test_new_environment_reaches_every_matrix(repo_copy: Path) -> None:
     assert result.exit_code == 0, result.output
     github = yaml.safe_load((repo_copy / GITHUB).read_text(encoding="utf-8"))
     assert "ma-07-preprod" in github["jobs"]["plan-policy"]["strategy"]["matrix"]["stack"]
-    assert github["jobs"]["up-prod"]["needs"] == ["preview", "up-staging"]
-    assert github["jobs"]["up-staging"]["needs"] == ["preview", "up-preprod"]
+    assert github["jobs"]["up-prod"]["needs"] == ["preview", "converge-staging"]
+    assert github["jobs"]["up-staging"]["needs"] == ["preview", "converge-preprod"]
     assert schema_errors("github-workflows", github) == []
     gitlab = yaml.load((repo_copy / GITLAB).read_text(encoding="utf-8"), Loader=GitLabLoader)
     assert "deploy:ma-07-preprod" in gitlab and schema_errors("gitlab-ci", gitlab) == []
