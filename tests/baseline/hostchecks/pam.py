@@ -15,7 +15,8 @@ from hostchecks import HostContext, check, installed
 STACKS = ("common-auth", "common-account", "common-password", "common-session")
 CONF = {
     "pam_faillock.so": "/etc/security/faillock.conf",
-    "pam_pwquality.so": "/etc/security/pwquality.conf",
+    # libpwquality reads pwquality.conf, then pwquality.conf.d/*.conf in order (later values win)
+    "pam_pwquality.so": "/etc/security/pwquality.conf /etc/security/pwquality.conf.d/*.conf",
     "pam_pwhistory.so": "/etc/security/pwhistory.conf",
 }
 DEFAULTS = {
@@ -53,10 +54,10 @@ def module_lines(
 def conf(host: Any, ctx: HostContext, module: str) -> dict[str, str]:
     key = f"conf:{module}"
     if key not in ctx.cache:
-        f = host.file(CONF[module])
+        text = host.run(f"cat {CONF[module]} 2>/dev/null").stdout
         values: dict[str, str] = {}
-        if f.exists:
-            for line in f.content_string.splitlines():
+        if text:
+            for line in text.splitlines():
                 line = line.split("#", 1)[0].strip()
                 if line:
                     name, _, value = line.partition("=")
