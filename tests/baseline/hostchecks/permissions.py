@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from hostchecks import HostContext, check, mode_at_most, run_ok
+from hostchecks import HostContext, check, mode_at_most, run_ok, setting
 
 # control → (path, most permissive mode, owner, group)
 FILES: dict[str, tuple[str, int, str, str]] = {
@@ -70,23 +70,11 @@ def no_unowned(host: Any, ctx: HostContext) -> None:
 
 @check("HOST-PERM-013")
 def setuid_reviewed(host: Any, ctx: HostContext) -> None:
-    approved = ctx.var("file_permissions_setuid_allowed", None)
-    if approved is None:
-        approved = _role_default("file_permissions", "file_permissions_setuid_allowed")
-    assert approved, "no approved setuid/setgid list (file_permissions_setuid_allowed)"
+    approved = setting(ctx, "file_permissions", "file_permissions_suid_allowed")
+    assert approved, "no approved setuid/setgid list (file_permissions_suid_allowed)"
     out = run_ok(host, "find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\) -print 2>/dev/null")
     extra = sorted(set(out.split()) - set(approved))
     assert not extra, f"setuid/setgid executables not on the approved list: {extra}"
-
-
-def _role_default(role: str, name: str) -> Any:
-    from pathlib import Path
-
-    from jamaa.yamlio import load_yaml
-
-    path = Path(__file__).resolve().parents[3] / "roles" / role / "defaults" / "main.yml"
-    data = load_yaml(path) if path.exists() else {}
-    return data.get(name) if isinstance(data, dict) else None
 
 
 @check("HOST-PERM-014")
