@@ -5,7 +5,9 @@ the `lab` fixture: a `jamaa.lab.lab.LabHandle` with `inventory`, `ssh_config`, `
 record: kind, role, lan_ip, ssh_port, groups, communes), `group(name)`, `ssh(host, command)` and the
 `s3` endpoints. The fixture never takes the lab down: `make test` runs the suites in order as separate
 pytest runs on one lab, and tests/lab/test_zz_lab_down.py takes it down last.
-`JAMAA_LAB_PROFILE` picks another profile (default: environments/lab/profile.yaml).
+`JAMAA_LAB_PROFILE` picks another profile (default: environments/lab/profile.yaml);
+`JAMAA_LAB_ENVIRONMENTS` another environments directory (its lab/generated/ gets the inventory), e.g.
+for a second lab on the same machine (with its own `JAMAA_CACHE`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ def lab() -> Iterator[LabHandle]:
 
     profile = os.environ.get("JAMAA_LAB_PROFILE", "default")
     try:
-        result = Lab(REPO / "environments").up(profile)
+        environments = Path(os.environ.get("JAMAA_LAB_ENVIRONMENTS") or REPO / "environments")
+        result = Lab(environments).up(profile)
     except JamaaError as error:
         pytest.fail(f"the lab did not come up: {error}", pytrace=False)
     yield handle(result.state, result.profile)

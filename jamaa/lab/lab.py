@@ -23,6 +23,7 @@ from jamaa.lab.profile import DEFAULT_PROFILE, Profile, load_named_profile
 from jamaa.lab.s3 import start_s3
 from jamaa.lab.state import HostRecord, LabState, load_state, save_state
 from jamaa.lab.system import (
+    NETNS_DIR,
     LabError,
     cache_dir,
     delete_netns,
@@ -39,7 +40,7 @@ from jamaa.lab.system import (
     terminate,
     unmount_under,
 )
-from jamaa.lab.vm import TAP_PREFIX, start_vm, stop_vm, wait_vm
+from jamaa.lab.vm import start_vm, stop_vm, tap_prefix, wait_vm
 
 HOST_TOOLS = ("systemd-nspawn", "slirp4netns", "socat", "nc", "ip", "ssh", "qemu-system-x86_64", "qemu-img")
 Note = Callable[[str], None]
@@ -268,7 +269,8 @@ class Lab:
         for point in mounts_under(self.dir):
             unmount_under(point)
             done.append(f"unmounted {point}")
-        for name in lab_netns():
+        recorded = [n for n in (state.netns if state is not None else []) if (NETNS_DIR / n).exists()]
+        for name in sorted({*recorded, *lab_netns()}):
             delete_netns(name)
             done.append(f"deleted netns {name}")
         for tap in _root_taps():
@@ -283,7 +285,7 @@ class Lab:
 def _root_taps() -> list[str]:
     proc = run(["ip", "-o", "link", "show"], check=False)
     names = [line.split(":")[1].strip().split("@")[0] for line in proc.stdout.splitlines() if ":" in line]
-    return [n for n in names if n.startswith(TAP_PREFIX)]
+    return [n for n in names if n.startswith(tap_prefix())]
 
 
 def leftovers() -> list[str]:
@@ -307,6 +309,7 @@ class LabHandle:
     hosts: dict[str, HostRecord]
     s3: dict[str, str]  # lan, controller (endpoints), region, access_key_id, secret_access_key
     profile: str
+    environments: Path
 
     def group(self, name: str) -> list[str]:
         """Host names in an inventory group (commune_servers, containers, vms, attackers)."""
@@ -336,4 +339,5 @@ def handle(state: LabState, profile: Profile) -> LabHandle:
             "secret_access_key": profile.s3.secret_access_key,
         },
         profile=state.profile,
+        environments=Path(state.environments),
     )

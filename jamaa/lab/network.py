@@ -1,13 +1,15 @@
 """The lab's networks: a private LAN in a namespace of its own, and each host's way out.
 
-- LAN: netns `jamaa-lan` holds bridge `br0` (address `lan.service_ip`, where the S3 endpoint
-  listens). Each container gets its own netns `jamaa-h-NAME` with `lan0`, one end of a veth pair
-  whose other end is on `br0`. The VM's LAN NIC is a tap device on `br0`. The LAN namespace does no
-  routing (ip_forward stays 0 in a new namespace), so the LAN leads nowhere but to its members.
+- LAN: netns `jamaa-INSTANCE-lan` (INSTANCE: six hex digits from the cache directory, so labs of
+  two cache directories never meet) holds bridge `br0` (address `lan.service_ip`, where the S3
+  endpoint listens). Each container gets its own netns `jamaa-INSTANCE-h-NAME` with `lan0`, one end
+  of a veth pair whose other end is on `br0`. The VM's LAN NIC is a tap device on `br0`. The LAN
+  namespace does no routing (ip_forward stays 0 in a new namespace), so the LAN leads nowhere but to
+  its members.
 - Way out (commune servers only): slirp4netns on `tap0` in the container's netns (10.0.2.100, DNS
   10.0.2.3, host loopback disabled), plus an SSH port forward 127.0.0.1:PORT → :22 through its API
   socket. The VM uses QEMU's user-mode NAT instead. The attacker has no way out: the controller
-  reaches it through its netns (`ip netns exec jamaa-h-attacker nc 127.0.0.1 22`).
+  reaches it through its netns (`ip netns exec jamaa-INSTANCE-h-attacker nc 127.0.0.1 22`).
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ import time
 from pathlib import Path
 
 from jamaa.lab.state import LabState
-from jamaa.lab.system import NETNS_PREFIX, LabError, owner_env, run
+from jamaa.lab.system import LabError, netns_prefix, owner_env, run
 
-LAN_NETNS = f"{NETNS_PREFIX}lan"
 BRIDGE = "br0"
 
 
+def lan_netns() -> str:
+    return f"{netns_prefix()}lan"
+
+
 def host_netns(name: str) -> str:
-    return f"{NETNS_PREFIX}h-{name}"
+    return f"{netns_prefix()}h-{name}"
 
 
 def lan_peer(index: int) -> str:
@@ -45,10 +50,10 @@ def add_netns(state: LabState, name: str) -> None:
 def create_lan(
     state: LabState, cidr: ipaddress.IPv4Network, service_ip: ipaddress.IPv4Address, lab_dir: Path
 ) -> None:
-    add_netns(state, LAN_NETNS)
-    run(["ip", "-n", LAN_NETNS, "link", "add", BRIDGE, "type", "bridge"])
-    run(["ip", "-n", LAN_NETNS, "addr", "add", f"{service_ip}/{cidr.prefixlen}", "dev", BRIDGE])
-    run(["ip", "-n", LAN_NETNS, "link", "set", BRIDGE, "up"])
+    add_netns(state, lan_netns())
+    run(["ip", "-n", lan_netns(), "link", "add", BRIDGE, "type", "bridge"])
+    run(["ip", "-n", lan_netns(), "addr", "add", f"{service_ip}/{cidr.prefixlen}", "dev", BRIDGE])
+    run(["ip", "-n", lan_netns(), "link", "set", BRIDGE, "up"])
 
 
 def attach_container(
@@ -70,18 +75,18 @@ def attach_container(
             "name",
             peer,
             "netns",
-            LAN_NETNS,
+            lan_netns(),
         ]
     )
-    run(["ip", "-n", LAN_NETNS, "link", "set", peer, "master", BRIDGE, "up"])
+    run(["ip", "-n", lan_netns(), "link", "set", peer, "master", BRIDGE, "up"])
     run(["ip", "-n", netns, "addr", "add", f"{lan_ip}/{cidr.prefixlen}", "dev", "lan0"])
     run(["ip", "-n", netns, "link", "set", "lan0", "up"])
 
 
 def attach_tap(tap: str) -> None:
     """Move a tap device (already opened by QEMU in the root namespace) onto the LAN bridge."""
-    run(["ip", "link", "set", tap, "netns", LAN_NETNS])
-    run(["ip", "-n", LAN_NETNS, "link", "set", tap, "master", BRIDGE, "up"])
+    run(["ip", "link", "set", tap, "netns", lan_netns()])
+    run(["ip", "-n", lan_netns(), "link", "set", tap, "master", BRIDGE, "up"])
 
 
 def start_slirp(state: LabState, host: str, netns: str, lab_dir: Path) -> Path:

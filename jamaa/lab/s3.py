@@ -1,6 +1,6 @@
 """The lab's S3-compatible endpoint: moto's server, living on the LAN.
 
-Where it runs: inside the LAN namespace (`jamaa-lan`), listening on port `s3.port` of every address
+Where it runs: inside the LAN namespace (`jamaa-INSTANCE-lan`), listening on port `s3.port` of every address
 there, so the hosts reach it at `http://LAN.SERVICE_IP:PORT` (default http://192.168.77.1:9000),
 exactly like object storage on a commune's network. The controller (tests, `jamaa` itself) reaches
 the same server at `http://127.0.0.1:CONTROLLER_PORT` through two socat relays joined by a Unix
@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from jamaa.lab.network import LAN_NETNS
+from jamaa.lab.network import lan_netns
 from jamaa.lab.state import LabState
 from jamaa.lab.system import LabError, owner_env
 
@@ -48,7 +48,7 @@ def start_s3(state: LabState, lab_dir: Path, port: int, controller_port: int) ->
             "ip",
             "netns",
             "exec",
-            LAN_NETNS,
+            lan_netns(),
             sys.executable,
             "-m",
             "moto.server",
@@ -67,7 +67,7 @@ def start_s3(state: LabState, lab_dir: Path, port: int, controller_port: int) ->
             "ip",
             "netns",
             "exec",
-            LAN_NETNS,
+            lan_netns(),
             "socat",
             f"UNIX-LISTEN:{relay},fork,unlink-early",
             f"TCP:127.0.0.1:{port}",

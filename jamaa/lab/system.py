@@ -1,13 +1,14 @@
 """The host primitives the lab stands on: running commands, processes by PID, mounts, namespaces.
 
 Everything here acts only on what the lab names as its own (paths under its directories, network
-namespaces with the `jamaa-` prefix, PIDs it recorded with their start time).
+namespaces named `jamaa-INSTANCE-…`, PIDs it recorded with their start time or that carry its mark).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import shutil
 import signal
@@ -18,7 +19,6 @@ from pathlib import Path
 
 from jamaa.errors import JamaaError
 
-NETNS_PREFIX = "jamaa-"
 NETNS_DIR = Path("/run/netns")
 
 
@@ -31,6 +31,16 @@ class LabError(JamaaError):
 def cache_dir() -> Path:
     """Where images and the lab's runtime live: `$JAMAA_CACHE`, else /var/cache/jamaa."""
     return Path(os.environ.get("JAMAA_CACHE") or "/var/cache/jamaa")
+
+
+def instance_id() -> str:
+    """Six hex digits naming this lab instance (from its cache directory), so two labs on one machine
+    (another $JAMAA_CACHE) never share a namespace or a device name, nor sweep each other's."""
+    return hashlib.sha256(str(cache_dir().resolve()).encode()).hexdigest()[:6]
+
+
+def netns_prefix() -> str:
+    return f"jamaa-{instance_id()}-"
 
 
 def require_root(what: str) -> None:
@@ -210,7 +220,8 @@ def unmount_under(directory: Path) -> None:
 def lab_netns() -> list[str]:
     if not NETNS_DIR.is_dir():
         return []
-    return sorted(p.name for p in NETNS_DIR.iterdir() if p.name.startswith(NETNS_PREFIX))
+    prefix = netns_prefix()
+    return sorted(p.name for p in NETNS_DIR.iterdir() if p.name.startswith(prefix))
 
 
 def netns_pids(name: str) -> list[int]:

@@ -22,9 +22,14 @@ from jamaa.lab.image import Images
 from jamaa.lab.network import attach_tap, ssh_banner
 from jamaa.lab.profile import HostSpec, Profile
 from jamaa.lab.state import HostRecord, LabState, ProcessRecord
-from jamaa.lab.system import LabError, is_alive, owner_env, run, start_time, stop_pid
+from jamaa.lab.system import LabError, instance_id, is_alive, owner_env, run, start_time, stop_pid
 
-TAP_PREFIX = "jlab-vtap"
+
+def tap_prefix() -> str:
+    """Tap devices live briefly in the host's namespace: named per lab instance (≤ 15 bytes)."""
+    return f"jl{instance_id()}t"
+
+
 PANIC_MARKS = ("Kernel panic", "end Kernel panic", "Fatal exception")
 
 
@@ -70,7 +75,7 @@ def start_vm(
     console.unlink(missing_ok=True)
     pidfile = directory / "qemu.pid"
     pidfile.unlink(missing_ok=True)
-    tap = f"{TAP_PREFIX}{index}"
+    tap = f"{tap_prefix()}{index}"
     run(["ip", "link", "del", tap], check=False)
     run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"])
     lan_mac = _mac("52:54:00:77", index)

@@ -124,7 +124,7 @@ def test_ansible_reaches_every_host(lab: LabHandle) -> None:
 
 def test_up_again_is_a_no_op(lab: LabHandle) -> None:
     started = time.monotonic()
-    result = Lab(REPO / "environments").up(lab.profile)
+    result = Lab(lab.environments).up(lab.profile)
     assert result.already_up
     assert time.monotonic() - started < 10
     assert {n: h.ssh_port for n, h in result.state.hosts.items()} == {

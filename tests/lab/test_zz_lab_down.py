@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from jamaa.lab.lab import Lab, LabHandle, lab_dir, leftovers
+from jamaa.lab.network import host_netns
 from jamaa.lab.state import load_state
-from jamaa.lab.system import NETNS_DIR, OWNER_ENV, is_alive, start_time
+from jamaa.lab.system import NETNS_DIR, OWNER_ENV, is_alive, netns_prefix, start_time
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
@@ -23,14 +24,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_down_leaves_nothing_behind(lab: LabHandle) -> None:
     before = leftovers()
-    assert any(item.startswith("netns jamaa-") for item in before)
+    assert any(item.startswith(f"netns {netns_prefix()}") for item in before)
     assert any(item.startswith("mount ") for item in before)
     assert any(item.startswith("process ") for item in before)
     state = load_state(lab_dir())
     assert state is not None
     pids = [(p.pid, p.started) for p in state.processes]
 
-    done = Lab(REPO / "environments").down()
+    done = Lab(lab.environments).down()
 
     assert any(line.startswith("stopped nspawn:srv-01") for line in done), done
     assert leftovers() == []
@@ -56,7 +57,8 @@ def test_down_after_a_crash_sweeps_what_only_the_lab_makes(tmp_path: Path) -> No
     for d in (lower, upper, work, root):
         d.mkdir(parents=True)
     (directory / "state.json").write_text("{ half written")
-    subprocess.run(["ip", "netns", "add", "jamaa-h-crashed"], check=True)
+    netns = host_netns("crashed")
+    subprocess.run(["ip", "netns", "add", netns], check=True)
     subprocess.run(
         [
             "mount",
@@ -75,7 +77,7 @@ def test_down_after_a_crash_sweeps_what_only_the_lab_makes(tmp_path: Path) -> No
     orphan_started = start_time(orphan.pid)
     try:
         found = leftovers()
-        assert "netns jamaa-h-crashed" in found
+        assert f"netns {netns}" in found
         assert f"mount {root}" in found
         assert f"process {orphan.pid}" in found
 
@@ -84,7 +86,7 @@ def test_down_after_a_crash_sweeps_what_only_the_lab_makes(tmp_path: Path) -> No
         orphan.wait(timeout=10)
         assert not is_alive(orphan.pid, orphan_started)
         assert leftovers() == []
-        assert not (NETNS_DIR / "jamaa-h-crashed").exists()
+        assert not (NETNS_DIR / netns).exists()
         assert not host.exists()
     finally:
         if orphan.poll() is None:
