@@ -197,23 +197,41 @@ def sysctl(host: Any, key: str) -> str:
     return run_ok(host, f"sysctl -n {shlex.quote(key)}").strip()
 
 
+def stat(host: Any, path: str) -> tuple[int, str, str] | None:
+    """(mode, owner, group) of a path, following symlinks, in one command; None if it does not exist."""
+    out = host.run(f"stat -L -c '%a %U %G' -- {shlex.quote(path)}")
+    if out.rc != 0:
+        return None
+    mode, owner, group = out.stdout.split()
+    return int(mode, 8), owner, group
+
+
 def mode_at_most(host: Any, path: str, most: int, owner: str = "root", group: str | None = "root") -> None:
-    f = host.file(path)
-    assert f.exists, f"{path} does not exist"
-    extra = f.mode & ~most & 0o7777
-    assert not extra, f"{path} is mode {f.mode:04o}, allows more than {most:04o}"
-    assert f.user == owner, f"{path} is owned by {f.user}, not {owner}"
+    found = stat(host, path)
+    assert found is not None, f"{path} does not exist"
+    mode, user, grp = found
+    extra = mode & ~most & 0o7777
+    assert not extra, f"{path} is mode {mode:04o}, allows more than {most:04o}"
+    assert user == owner, f"{path} is owned by {user}, not {owner}"
     if group is not None:
-        assert f.group == group, f"{path} has group {f.group}, not {group}"
+        assert grp == group, f"{path} has group {grp}, not {group}"
+
+
+def package_states(host: Any, *packages: str) -> dict[str, bool]:
+    """Which of `packages` dpkg has installed, in one dpkg-query."""
+    names = " ".join(shlex.quote(p) for p in packages)
+    out = host.run(f"dpkg-query -W -f='${{Package}} ${{db:Status-Status}}\\n' {names} 2>/dev/null").stdout
+    states = {line.split()[0]: line.split()[-1] == "installed" for line in out.splitlines() if line.strip()}
+    return {p: states.get(p, False) for p in packages}
 
 
 def not_installed(host: Any, *packages: str) -> None:
-    found = [p for p in packages if host.package(p).is_installed]
+    found = [p for p, present in package_states(host, *packages).items() if present]
     assert not found, f"installed: {found}"
 
 
 def installed(host: Any, *packages: str) -> None:
-    missing = [p for p in packages if not host.package(p).is_installed]
+    missing = [p for p, present in package_states(host, *packages).items() if not present]
     assert not missing, f"not installed: {missing}"
 
 

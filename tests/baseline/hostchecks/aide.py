@@ -43,6 +43,7 @@ def daily(host: Any, ctx: HostContext) -> None:
 
 @check("HOST-AIDE-004")
 def audit_tools(host: Any, ctx: HostContext) -> None:
+    assert host.file(_conf(ctx)).exists, f"{_conf(ctx)} does not exist"
     text = host.file(_conf(ctx)).content_string
     rules = dict(re.findall(r"^(\w+)\s*=\s*(\S+)", text, re.M))
     tools = [

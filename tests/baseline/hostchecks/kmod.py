@@ -6,11 +6,12 @@ A module counts as unavailable when modprobe would run an `install` command that
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable
 from typing import Any
 
-from hostchecks import HostContext, check
+from hostchecks import HostContext, check, run_ok
 
 TABLE: dict[str, list[str]] = {
     "HOST-KMOD-001": ["cramfs"],
@@ -44,36 +45,52 @@ TABLE: dict[str, list[str]] = {
 }
 
 
-def unavailable(host: Any, module: str) -> str | None:
-    """None when the module cannot be loaded; else what modprobe would do."""
-    out = host.run(f"PATH=/usr/sbin:/sbin:/usr/bin:/bin modprobe -n -v {shlex.quote(module)} 2>&1")
-    text = out.stdout.strip()
+PROBE = (
+    'for m in {modules}; do echo "== $m"; '
+    'PATH=/usr/sbin:/sbin:/usr/bin:/bin modprobe -n -v "$m" 2>&1; echo "rc=$?"; done; '
+    "echo '== loaded'; cut -d' ' -f1 /proc/modules 2>/dev/null"
+)
+
+
+def probe(host: Any, modules: list[str]) -> tuple[dict[str, tuple[int, str]], set[str]]:
+    """What `modprobe -n -v` would do for each module, and the loaded modules, in one command."""
+    out = run_ok(host, PROBE.format(modules=" ".join(shlex.quote(m) for m in modules)))
+    sections = re.split(r"^== (\S+)$", out, flags=re.M)[1:]
+    answers: dict[str, tuple[int, str]] = {}
+    loaded: set[str] = set()
+    for name, body in zip(sections[::2], sections[1::2], strict=True):
+        if name == "loaded":
+            loaded = set(body.split())
+            continue
+        text, _, code = body.strip().rpartition("rc=")
+        answers[name] = (int(code or 1), text.strip())
+    return answers, loaded
+
+
+def unavailable(rc: int, text: str) -> str | None:
+    """None when modprobe cannot load the module; else what it would do."""
     refused = any(
-        line.startswith("install ") and line.split()[1:2] and line.split()[1].endswith(("/false", "/true"))
+        line.startswith("install ")
+        and len(line.split()) > 1
+        and line.split()[1].endswith(("/false", "/true"))
         for line in text.splitlines()
     )
-    missing = out.rc != 0 and "not found" in text.lower()
-    builtin = "builtin" in text
+    missing = rc != 0 and "not found" in text.lower()
     if refused or missing:
         return None
-    return (
-        "built into the kernel" if builtin else (text.splitlines()[-1] if text else f"modprobe exit {out.rc}")
-    )
+    if "builtin" in text:
+        return "built into the kernel"
+    return text.splitlines()[-1] if text else f"modprobe exit {rc}"
 
 
 def _make(modules: list[str]) -> Callable[[Any, HostContext], None]:
     def verify(host: Any, ctx: HostContext) -> None:
-        loaded = (
-            set(host.file("/proc/modules").content_string.split("\n"))
-            if host.file("/proc/modules").exists
-            else set()
-        )
-        names = {line.split()[0] for line in loaded if line.strip()}
+        answers, loaded = probe(host, modules)
         problems = []
         for module in modules:
-            if module.replace("-", "_") in names:
+            if module.replace("-", "_") in loaded:
                 problems.append(f"{module} is loaded")
-            how = unavailable(host, module)
+            how = unavailable(*answers[module])
             if how is not None:
                 problems.append(f"{module} can be loaded ({how})")
         assert not problems, "; ".join(problems)

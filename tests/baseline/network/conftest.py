@@ -109,14 +109,15 @@ def management(attacker: Attacker) -> Management | None:
         return None
     from urllib.parse import urlparse
 
-    from jamaa.lab.network import LAN_NETNS
+    from jamaa.lab.network import lan_netns
 
     data = json.loads(attacker.lab_json.read_text(encoding="utf-8")) if attacker.lab_json else {}
     # the bridge's own address: where the lab's services listen (lab.json names it in the S3 endpoint)
     ip = str(urlparse(str(data.get("s3", {}).get("lan", ""))).hostname or "")
-    if not ip or not Path(f"/run/netns/{LAN_NETNS}").exists():
+    netns = lan_netns()
+    if not ip or not Path(f"/run/netns/{netns}").exists():
         return None
-    return Management(LAN_NETNS, ip)
+    return Management(netns, ip)
 
 
 class Probe:
