@@ -1,0 +1,244 @@
+"""The hardened commune server on the lab's real hosts: converge, idempotence, check mode, lock-out
+safety (commit-confirm rollback), fail-fast variables, and persistence across a reboot of the VM.
+
+The tests run in file order on one lab and leave it converged for the baseline suite that follows
+(Makefile: LAB_SUITES). Timings and task counts go to out/roles/timings.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SITE = REPO / "playbooks" / "site.yml"
+OUT = REPO / "out" / "roles"
+RECAP = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
+    r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)",
+    re.MULTILINE,
+)
+TIMINGS: dict[str, Any] = {}
+
+
+@dataclass
+class Run:
+    rc: int
+    output: str
+    seconds: float
+    recap: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def changed_tasks(self) -> list[str]:
+        """Names of the tasks that reported `changed` (for a readable failure)."""
+        names, current = [], ""
+        for line in self.output.splitlines():
+            if line.startswith(("TASK [", "RUNNING HANDLER [")):
+                current = line.split("[", 1)[1].rsplit("]", 1)[0]
+            elif line.startswith("changed:"):
+                names.append(f"{current}: {line}")
+        return names
+
+
+def playbook(lab: Any, *args: str, timeout: float = 2400) -> Run:
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+    }
+    command = [str(BIN / "ansible-playbook"), "-i", str(lab.inventory), str(SITE), *args]
+    start = time.monotonic()
+    result = subprocess.run(
+        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    seconds = round(time.monotonic() - start, 1)
+    output = result.stdout + result.stderr
+    recap = {
+        m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"}
+        for m in RECAP.finditer(output)
+    }
+    return Run(result.returncode, output, seconds, recap)
+
+
+def record(name: str, run: Run) -> None:
+    TIMINGS[name] = {"seconds": run.seconds, "recap": run.recap}
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
+
+
+def tail(run: Run, lines: int = 60) -> str:
+    return "\n".join(run.output.splitlines()[-lines:])
+
+
+@pytest.fixture(scope="module")
+def servers(lab: Any) -> list[str]:
+    hosts = lab.group("commune_servers")
+    assert hosts, "the lab has no commune server"
+    return hosts
+
+
+@pytest.fixture(scope="module")
+def container(lab: Any) -> str:
+    containers = [h for h in lab.group("containers") if h in lab.group("commune_servers")]
+    assert containers, "the lab has no commune server in a container"
+    return containers[-1]
+
+
+@pytest.fixture(scope="module")
+def vm(lab: Any) -> str:
+    vms = [h for h in lab.group("vms") if h in lab.group("commune_servers")]
+    if not vms:
+        pytest.skip(f"the lab profile {lab.profile!r} has no VM")
+    return vms[0]
+
+
+def test_a_bad_variable_fails_fast_with_the_argument_spec_message(lab: Any, container: str) -> None:
+    run = playbook(lab, "-l", container, "-e", "ssh_hardening_max_auth_tries=many", timeout=600)
+    assert run.rc != 0, tail(run)
+    assert (
+        "argument 'ssh_hardening_max_auth_tries' is of type str and we were unable to convert to int"
+        in run.output
+    ), tail(run)
+    assert run.recap[container]["changed"] == 0, f"changes before the check: {run.changed_tasks()}"
+
+
+def test_an_unknown_choice_fails_fast_too(lab: Any, container: str) -> None:
+    run = playbook(lab, "-l", container, "-e", "ssh_hardening_permit_root_login=yes", timeout=600)
+    assert run.rc != 0, tail(run)
+    assert "ssh_hardening_permit_root_login" in run.output and "one of" in run.output, tail(run)
+    assert run.recap[container]["changed"] == 0, f"changes before the check: {run.changed_tasks()}"
+
+
+@pytest.fixture(scope="module")
+def first_converge(lab: Any, servers: list[str]) -> Run:
+    run = playbook(lab, "-l", "commune_servers")
+    record("first_converge", run)
+    return run
+
+
+def test_site_converges_every_server_and_the_vm_without_a_failed_task(
+    first_converge: Run, servers: list[str]
+) -> None:
+    run = first_converge
+    assert run.rc == 0, tail(run, 120)
+    for host in servers:
+        assert host in run.recap, f"{host} missing from the play recap:\n{tail(run)}"
+        assert run.recap[host]["failed"] == 0 and run.recap[host]["unreachable"] == 0, tail(run, 120)
+
+
+@pytest.fixture(scope="module")
+def second_run(first_converge: Run, lab: Any) -> Run:
+    run = playbook(lab, "-l", "commune_servers")
+    record("second_run", run)
+    return run
+
+
+def test_a_second_run_changes_nothing_on_any_host(second_run: Run, servers: list[str]) -> None:
+    run = second_run
+    assert run.rc == 0, tail(run, 120)
+    for host in servers:
+        assert run.recap[host]["changed"] == 0, f"{host} changed on a second run: {run.changed_tasks()}"
+        assert run.recap[host]["failed"] == 0, tail(run)
+
+
+def test_check_diff_on_a_converged_host_reports_no_change(second_run: Run, lab: Any, container: str) -> None:
+    run = playbook(lab, "-l", container, "--check", "--diff", timeout=900)
+    record("check_diff", run)
+    assert run.rc == 0, tail(run, 120)
+    assert run.recap[container]["changed"] == 0, f"--check --diff reports changes: {run.changed_tasks()}"
+
+
+def _json_on(lab: Any, host: str, path: str) -> Any:
+    result = lab.ssh(host, f"cat {path}")
+    assert result.returncode == 0, f"{host}: cannot read {path}: {result.stderr}"
+    return json.loads(result.stdout)
+
+
+def test_kernel_level_controls_are_recorded_not_applicable_on_containers_only(
+    second_run: Run, lab: Any, container: str, vm: str
+) -> None:
+    from jamaa.catalogue import load_catalogue
+
+    kernel = {c.id for c in load_catalogue(REPO / "policies" / "controls").host_controls() if c.kernel_level}
+    on_container = _json_on(lab, container, "/etc/jamaa/not-applicable.json")
+    missing = sorted(kernel - set(on_container))
+    assert not missing, f"kernel-level controls not recorded on {container}: {missing}"
+    assert all(on_container[c].startswith("not applicable: container") for c in kernel)
+    on_vm = _json_on(lab, vm, "/etc/jamaa/not-applicable.json")
+    assert not kernel & set(on_vm), (
+        f"kernel-level controls marked not applicable on the VM: {kernel & set(on_vm)}"
+    )
+    waived = _json_on(lab, container, "/etc/jamaa/waivers.json")
+    assert "HOST-SSH-021" in waived and waived["HOST-SSH-021"]["owner"], waived
+
+
+def test_a_wrong_management_range_is_rolled_back_and_the_host_stays_reachable(
+    second_run: Run, lab: Any, container: str
+) -> None:
+    before = lab.ssh(container, "sha256sum /etc/nftables.conf && nft list set inet jamaa management_v4")
+    assert before.returncode == 0, before.stderr
+    wrong = json.dumps(
+        {
+            "nftables_firewall_management_cidrs": ["198.51.100.0/24"],
+            "nftables_firewall_commit_timeout": 30,
+            "nftables_firewall_reconnect_timeout": 12,
+        }
+    )
+    run = playbook(lab, "-l", container, "--tags", "firewall", "-e", wrong, timeout=900)
+    record("rollback", run)
+    assert run.rc != 0, f"the wrong range did not cut the controller off?\n{tail(run)}"
+    assert "restored by the commit-confirm timer and the host is reachable again" in run.output, tail(run)
+    after = lab.ssh(container, "sha256sum /etc/nftables.conf && nft list set inet jamaa management_v4")
+    assert after.returncode == 0, f"{container} unreachable after the rollback: {after.stderr}"
+    assert after.stdout == before.stdout, f"ruleset not restored:\n{before.stdout}\n---\n{after.stdout}"
+    log = lab.ssh(container, "journalctl -t jamaa --no-pager -q | tail -n 5")
+    assert "nftables ruleset rolled back" in log.stdout
+    again = playbook(lab, "-l", container, "--tags", "firewall", timeout=900)
+    assert again.rc == 0 and again.recap[container]["changed"] == 0, again.changed_tasks() or tail(again)
+
+
+VM_CHECKS = {
+    "kernel.kptr_restrict": ("sysctl -n kernel.kptr_restrict", "2"),
+    "kernel.yama.ptrace_scope": ("sysctl -n kernel.yama.ptrace_scope", "1"),
+    "fs.suid_dumpable": ("sysctl -n fs.suid_dumpable", "0"),
+    "/tmp noexec": ("findmnt -no OPTIONS /tmp | tr , '\\n' | grep -x noexec", "noexec"),
+    "cramfs blocked": ("modprobe -n -v cramfs 2>&1 | tail -n 1", "install /bin/false"),
+    "audit immutable": ("auditctl -s | awk '/^enabled/ {print $2}'", "2"),
+    "audit identity rules": ("auditctl -l | grep -c -- '-k identity' | tr -d ' '", "8"),
+}
+
+
+def test_vm_hardening_persists_after_a_reboot_and_ssh_works(second_run: Run, lab: Any, vm: str) -> None:
+    def observed() -> dict[str, str]:
+        return {name: lab.ssh(vm, command).stdout.strip() for name, (command, _) in VM_CHECKS.items()}
+
+    expected = {name: value for name, (_, value) in VM_CHECKS.items()}
+    assert observed() == expected, "the VM is not hardened before the reboot"
+    boot_id = lab.ssh(vm, "cat /proc/sys/kernel/random/boot_id").stdout.strip()
+    lab.ssh(vm, "systemd-run --on-active=2 --timer-property=AccuracySec=1s systemctl reboot", timeout=60)
+    deadline = time.monotonic() + 420
+    new_boot = ""
+    while time.monotonic() < deadline:
+        time.sleep(10)
+        probe = lab.ssh(vm, "cat /proc/sys/kernel/random/boot_id", timeout=30)
+        if probe.returncode == 0 and probe.stdout.strip() not in ("", boot_id):
+            new_boot = probe.stdout.strip()
+            break
+    assert new_boot, f"{vm} did not come back over SSH within 420 s after a reboot"
+    lab.ssh(vm, "systemctl is-system-running --wait", timeout=300)
+    assert observed() == expected, "hardening lost across the reboot"
+    chrony = lab.ssh(vm, "systemctl is-active chrony auditd")
+    assert chrony.stdout.split() == ["active", "active"], chrony.stdout
