@@ -4,7 +4,9 @@
 
 `--cold` also builds the images from nothing in a throw-away cache directory (about 1.5 min; the
 main cache is left alone). The up/down figures use the main cache ($JAMAA_CACHE or /var/cache/jamaa).
-Refuses to run while a lab is up (it would take it down under someone's feet).
+Refuses to run while a lab is up (it would take it down under someone's feet); to measure beside a
+running lab, use another cache and environments directory:
+`JAMAA_CACHE=/var/tmp/jamaa-bench python bench/lab_bench.py --environments /tmp/env-copy`.
 """
 
 from __future__ import annotations
@@ -46,11 +48,14 @@ def main() -> int:
     parser.add_argument("--profile", default="default")
     parser.add_argument("--cold", action="store_true", help="also time a cold image build")
     parser.add_argument("--json", type=Path, default=REPO / "out" / "bench" / "lab.json")
+    parser.add_argument(
+        "--environments", type=Path, default=REPO / "environments", help="lab/generated/ gets the inventory"
+    )
     args = parser.parse_args()
     if load_state(lab_dir()) is not None:
         print("a lab is up (jamaa lab status); take it down first", file=sys.stderr)
         return 2
-    environments = REPO / "environments"
+    environments = args.environments
     profile = load_named_profile(environments, args.profile)
     results: dict[str, float] = {}
     if args.cold:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jamaa.lab.image import Images
-from jamaa.lab.network import attach_tap, ssh_banner
+from jamaa.lab.network import attach_tap, lan_netns, ssh_banner
 from jamaa.lab.profile import HostSpec, Profile
 from jamaa.lab.state import HostRecord, LabState, ProcessRecord
 from jamaa.lab.system import LabError, instance_id, is_alive, owner_env, run, start_time, stop_pid
@@ -77,6 +77,7 @@ def start_vm(
     pidfile.unlink(missing_ok=True)
     tap = f"{tap_prefix()}{index}"
     run(["ip", "link", "del", tap], check=False)
+    run(["ip", "-n", lan_netns(), "link", "del", tap], check=False)  # a previous boot's, on the bridge
     run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"])
     lan_mac = _mac("52:54:00:77", index)
     cmdline = (
