@@ -144,11 +144,14 @@ HOST_IN_ID = re.compile(r"-(?:ansible|paramiko|ssh|local)://([^\]]+)\]$")
 
 def host_scope(nodeid: str) -> str:
     """The scheduling scope of a test: its host for a host check (so one worker, one SSH
-    connection, per host), the probe function for the attacker's view (each probe type on one
-    worker, the targets in turn), else the test function."""
+    connection, per host); the attacker's view on one worker, probe after probe (sshd penalises a
+    source that opens many unauthenticated connections at once: OpenSSH's PerSourcePenalties);
+    else the test function."""
     found = HOST_IN_ID.search(nodeid)
     if found:
         return f"host:{found.group(1)}"
+    if "/network/" in nodeid:
+        return "attacker"
     return nodeid.split("[", 1)[0]
 
 

@@ -39,7 +39,7 @@ def test_each_host_is_one_scheduling_scope() -> None:
     assert host_scope(f"{base}[HOST-FW-008-ansible://srv-01]") == "host:srv-01"
     assert host_scope(f"{base}[HOST-FW-008-paramiko://vm-01]") == "host:vm-01"
     probe = "tests/baseline/network/test_attacker_view.py::test_only_declared_ports_answer"
-    assert host_scope(f"{probe}[srv-01]") == probe
+    assert host_scope(f"{probe}[srv-01]") == "attacker"
 
 
 def test_command_runs_in_parallel_with_results_and_junit(tmp_path: Path) -> None:
