@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hostchecks import HostContext, check, csv_subset, mode_at_most, run_ok, sshd, sshd_one
+from hostchecks import HostContext, check, csv_subset, mode_at_most, run_ok, setting, sshd, sshd_one
 
 STRONG_CIPHERS = {
     "chacha20-poly1305@openssh.com",
@@ -80,7 +80,7 @@ def public_host_keys(host: Any, ctx: HostContext) -> None:
 def allow_groups(host: Any, ctx: HostContext) -> None:
     groups = sshd(host, ctx).get("allowgroups", [])
     assert groups and all(g.strip() for g in groups), "sshd -T: no AllowGroups (every account may log in)"
-    wanted = ctx.var("ssh_allow_groups", None)
+    wanted = setting(ctx, "ssh_hardening", "ssh_hardening_allow_groups")
     if wanted:
         found = set(" ".join(groups).split())
         assert found == set(wanted), f"AllowGroups {sorted(found)}, inventory says {sorted(wanted)}"
