@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -46,42 +47,8 @@ def push(lab: Any, release: Release, tmp: Path) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-def status(lab: Any) -> dict[str, Any]:
-    result = lab.ssh(HOST, "cat /var/lib/jamaa-pull/status.json")
-    assert result.returncode == 0, result.stderr
-    loaded: dict[str, Any] = json.loads(result.stdout)
-    return loaded
-
-
-@pytest.fixture
-def enrolled(lab: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    signer_home = tmp_path / "release-gnupg"
-    fpr = new_key(signer_home, "Jamaa Release <release@example.org>")
-    release = Release(tmp_path / "repo", Path(OUT), hosts=(HOST, "srv-01"))
-    release.commit("2026.11.1")
-    release.tag("release-2026.11.1", (signer_home, fpr))
-    push(lab, release, tmp_path)
-    assert lab.ssh(HOST, f"mkdir -p {OUT} && rm -f {OUT}/applied-*").returncode == 0
-    play = tmp_path / "pull.yml"
-    play.write_text(
-        yaml.safe_dump(
-            [
-                {
-                    "name": "Pull mode (lab)",
-                    "hosts": HOST,
-                    "gather_facts": False,
-                    "roles": [{"role": "ansible_pull"}],
-                    "vars": {
-                        "ansible_pull_repo_url": "file:///srv/release.git",
-                        "ansible_pull_signing_keys": [export_key(signer_home, fpr)],
-                        "ansible_pull_allowed_signers": [fpr],
-                        "ansible_pull_inventory": "environments/rural/hosts.ini",
-                    },
-                }
-            ]
-        )
-    )
-    proc = subprocess.run(
+def converge(lab: Any, play: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [str(REPO / ".venv/bin/ansible-playbook"), "-i", str(lab.inventory), str(play)],
         cwd=REPO,
         capture_output=True,
@@ -94,15 +61,59 @@ def enrolled(lab: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
         timeout=900,
         check=False,
     )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    yield {"release": release, "tmp": tmp_path, "signer": (signer_home, fpr)}
-    stop_agents(signer_home)
-    lab.ssh(
-        HOST,
-        "systemctl disable --now jamaa-pull.timer; rm -f /etc/systemd/system/jamaa-pull.* "
-        f"/usr/local/sbin/jamaa-pull; rm -rf /etc/jamaa-pull /var/lib/jamaa-pull {OUT} /srv/release.git "
-        "/var/lib/prometheus/node-exporter/jamaa_pull.prom; systemctl daemon-reload; systemctl reset-failed",
-    )
+
+
+def status(lab: Any) -> dict[str, Any]:
+    result = lab.ssh(HOST, "cat /var/lib/jamaa-pull/status.json")
+    assert result.returncode == 0, result.stderr
+    loaded: dict[str, Any] = json.loads(result.stdout)
+    return loaded
+
+
+@pytest.fixture
+def enrolled(lab: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    signer_home = tmp_path / "release-gnupg"
+    fpr = new_key(signer_home, "Jamaa Release <release@example.org>")
+    try:
+        release = Release(tmp_path / "repo", Path(OUT), hosts=(HOST, "srv-01"))
+        release.commit("2026.11.1")
+        release.tag("release-2026.11.1", (signer_home, fpr))
+        push(lab, release, tmp_path)
+        assert lab.ssh(HOST, f"mkdir -p {OUT} && rm -f {OUT}/applied-*").returncode == 0
+        play = tmp_path / "pull.yml"
+        play.write_text(
+            yaml.safe_dump(
+                [
+                    {
+                        "name": "Pull mode (lab)",
+                        "hosts": HOST,
+                        "gather_facts": False,
+                        "roles": [{"role": "ansible_pull"}],
+                        "vars": {
+                            "ansible_pull_repo_url": "file:///srv/release.git",
+                            "ansible_pull_signing_keys": [export_key(signer_home, fpr)],
+                            "ansible_pull_allowed_signers": [fpr],
+                            "ansible_pull_inventory": "environments/rural/hosts.ini",
+                        },
+                    }
+                ]
+            )
+        )
+        first = converge(lab, play)
+        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+        again = converge(lab, play)  # idempotent: a converged host changes nothing
+        changed = [line for line in again.stdout.splitlines() if line.startswith(("changed:", "TASK ["))]
+        assert again.returncode == 0 and re.search(rf"^{HOST}\s+:.*changed=0\s", again.stdout, re.M), changed
+        yield {"release": release, "tmp": tmp_path, "signer": (signer_home, fpr)}
+    finally:
+        stop_agents(signer_home)
+        lab.ssh(
+            HOST,
+            "systemctl disable --now jamaa-pull.timer; rm -f /etc/systemd/system/jamaa-pull.* "
+            f"/usr/local/sbin/jamaa-pull; rm -rf /etc/jamaa-pull /var/lib/jamaa-pull {OUT} /srv/release.git "
+            "/var/lib/prometheus/node-exporter/jamaa_pull.prom; "
+            "systemctl daemon-reload; systemctl reset-failed",
+        )
 
 
 def test_timer_applies_signed_release_and_refuses_unsigned(lab: Any, enrolled: dict[str, Any]) -> None:
