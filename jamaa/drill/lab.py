@@ -6,9 +6,9 @@ environment's Ansible Vault files. In the lab both are made here:
 - the bucket `jamaa-lab-host-backups` on the lab's S3 endpoint, with Object Lock (so versioning) and a
   COMPLIANCE default retention of the environment's longest backup retention, plus a lifecycle rule that
   expires non-current versions once that retention has passed;
-- per-host restic passwords and the S3 keys, in an Ansible Vault file under environments/lab/generated/
-  (git-ignored), encrypted with a password kept root-only in the lab cache. Nothing secret is written
-  in plain text, and nothing secret is ever passed on a command line.
+- per-host restic passwords and the S3 keys, in an Ansible Vault file in the lab cache (outside the
+  repository and every inventory directory), encrypted with a password kept root-only beside it.
+Nothing secret is written in plain text, and nothing secret is ever passed on a command line.
 """
 
 from __future__ import annotations
@@ -81,8 +81,9 @@ def read_lab(environments: Path = Path("environments")) -> LabBackup:
         access_key_id=s3["access_key_id"],
         secret_access_key=s3["secret_access_key"],
         hosts=servers,
-        inventory=Path(data["inventory"]),
-        vault_file=generated / VAULT_FILE,
+        # the environment directory: the generated inventory plus environments/lab/group_vars
+        inventory=environments / "lab",
+        vault_file=cache / "lab" / VAULT_FILE,
         vault_password_file=cache / "lab" / "backup-vault-pass",
     )
 

@@ -20,7 +20,6 @@ def default_inventory(environments: Path, env: str) -> Path:
         generated = environments / "lab" / "generated" / "inventory.ini"
         if not generated.exists():
             raise ConfigError([f"{generated}: --env lab: no lab inventory; run `jamaa lab up` first"])
-        return generated
     directory = environments / env
     if not directory.is_dir():
         raise ConfigError([f"{directory}: --env: no such environment directory"])

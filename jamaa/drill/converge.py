@@ -1,0 +1,50 @@
+"""Apply roles/backup to the lab (bucket + vault secrets first), as `jamaa lab run` and tests/backup do."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jamaa.drill.lab import LabBackup, prepare
+from jamaa.drill.runner import REPO, ansible_playbook
+
+
+@dataclass(frozen=True)
+class Converged:
+    lab: LabBackup
+    returncode: int
+    seconds: float
+    output: str
+
+    @property
+    def changed(self) -> dict[str, int]:
+        """Per host, the `changed=` count of the play recap."""
+        counts: dict[str, int] = {}
+        for line in self.output.splitlines():
+            if " : ok=" in line and "changed=" in line:
+                host = line.split(" : ", 1)[0].strip()
+                counts[host] = int(line.split("changed=", 1)[1].split()[0])
+        return counts
+
+
+def converge_backups(
+    environments: Path = Path("environments"), extra: list[str] | None = None, log: Path | None = None
+) -> Converged:
+    lab = prepare(environments)
+    argv = [
+        ansible_playbook(),
+        "-i",
+        str(lab.inventory),
+        str(REPO / "playbooks" / "backup.yml"),
+        *lab.ansible_args(),
+        *(extra or []),
+    ]
+    started = time.monotonic()
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
+    output = proc.stdout + proc.stderr
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"$ {' '.join(argv)}\n{output}")
+    return Converged(lab, proc.returncode, time.monotonic() - started, output)

@@ -1,0 +1,70 @@
+"""Helpers of the backup host tests (a module of its own: conftest modules are not importable by name)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+OUT = REPO / "out" / "backup"
+TIMINGS: dict[str, float] = {}
+
+
+class Server:
+    """One commune server of the lab, as the backup tests drive it (root over SSH)."""
+
+    def __init__(self, lab: Any, name: str) -> None:
+        self.lab = lab
+        self.name = name
+        self.communes: list[str] = list(lab.hosts[name].communes)
+
+    def sh(self, command: str, timeout: float = 300) -> Any:
+        return self.lab.ssh(self.name, command, timeout=timeout)
+
+    def ok(self, command: str, timeout: float = 300) -> str:
+        result = self.sh(command, timeout)
+        assert result.returncode == 0, (
+            f"{self.name}: `{command}` exited {result.returncode}: {result.stderr[-800:]}"
+        )
+        return str(result.stdout)
+
+    def psql(self, database: str, sql: str) -> str:
+        return self.ok(
+            f"runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d {database} -c {shlex.quote(sql)}"
+        )
+
+    def metrics(self) -> dict[str, float]:
+        values = {}
+        for line in self.ok("cat /var/lib/prometheus/node-exporter/jamaa_backup.prom").splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                values[name.split("{")[0]] = float(value)
+        return values
+
+    def backup(self) -> float:
+        started = time.monotonic()
+        self.ok("systemctl start jamaa-backup.service")
+        return time.monotonic() - started
+
+    def manifest(self) -> Any:
+        return json.loads(self.ok("cat /var/backups/jamaa/staging/manifest.json"))
+
+    def file_sums(self, paths: list[str]) -> dict[str, str]:
+        out = self.ok("sha256sum " + " ".join(shlex.quote(p) for p in paths) + " 2>/dev/null || true")
+        return {line.split(None, 1)[1].strip(): line.split(None, 1)[0] for line in out.splitlines() if line}
+
+    def table_sums(self, database: str) -> dict[str, dict[str, Any]]:
+        """Row count and an order-independent checksum per table, computed here (not by the runner)."""
+        sql = (
+            "SELECT format('SELECT %L, count(*), md5(coalesce(string_agg(md5(t::text), '''' "
+            "ORDER BY md5(t::text)), '''')) FROM %I.%I t', "
+            "schemaname || '.' || tablename, schemaname, tablename) "
+            "FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1 \\gexec"
+        )
+        psql = "runuser -u postgres -- psql -XAtq -F '|' -v ON_ERROR_STOP=1"
+        out = self.ok(f"echo {shlex.quote(sql)} | {psql} -d {database}")
+        rows = [line.split("|") for line in out.splitlines() if line]
+        return {r[0]: {"rows": int(r[1]), "md5": r[2]} for r in rows}

@@ -1,0 +1,56 @@
+"""Fixtures of the backup host tests: the lab with roles/backup applied (bucket, vault secrets, first backup).
+
+`make test` runs tests/backup/test_backup_converge.py before the baseline (so the HOST-BKP checks see a
+converged host), then the whole of tests/backup after it (the converge again: it must change nothing).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from backuplib import OUT, REPO, TIMINGS, Server
+
+from jamaa.drill.converge import Converged, converge_backups
+
+
+def _ready(lab: Any) -> bool:
+    servers = [h for h in lab.group("commune_servers") if h in lab.group("containers")]
+    for name in servers:
+        if lab.ssh(name, "test -s /var/lib/prometheus/node-exporter/jamaa_backup.prom").returncode != 0:
+            return False
+    return bool(servers)
+
+
+@pytest.fixture(scope="session")
+def backups(lab: Any) -> Converged | None:
+    """roles/backup applied to the lab (once per session; None when it already was)."""
+    if _ready(lab):
+        return None
+    done = converge_backups(REPO / "environments", log=OUT / "converge.log")
+    TIMINGS["converge_first_s"] = done.seconds
+    if done.returncode != 0:
+        pytest.fail(
+            f"playbooks/backup.yml failed (exit {done.returncode}, see {OUT / 'converge.log'})", pytrace=False
+        )
+    return done
+
+
+@pytest.fixture(scope="session")
+def server(lab: Any, backups: Any) -> Server:
+    """The lab's first container commune server (it runs PostgreSQL after site.yml)."""
+    names = [h for h in lab.group("commune_servers") if h in lab.group("containers")]
+    assert names, "the lab has no container commune server"
+    return Server(lab, names[0])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def record_timings() -> Any:
+    yield
+    if TIMINGS:
+        OUT.mkdir(parents=True, exist_ok=True)
+        path = OUT / "timings.json"
+        known = json.loads(path.read_text()) if path.exists() else {}
+        known.update({k: round(v, 3) for k, v in TIMINGS.items()})
+        path.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n")
