@@ -7,10 +7,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
 from jamaa.lab import chain, vm
+from jamaa.lab import lab as lab_module
 from jamaa.lab.chain import Context, Outcome, Requirement, Stage, chain_passed, run_chain
 from jamaa.lab.generated import render_inventory, render_ssh_config
 from jamaa.lab.image import ImageBuilder, _digest
@@ -211,3 +213,62 @@ def test_vm_that_never_boots_is_an_error_naming_each_attempt(
         "vm-01: VM did not boot: boot 1: 'Kernel panic' on the serial console; "
         f"boot 2: 'Kernel panic' on the serial console (serial logs in {logs})"
     )
+
+
+class _ScriptedLab(lab_module.Lab):
+    """A Lab whose hosts answer `systemctl` from a script (no real host)."""
+
+    def __init__(self, tmp_path: Path, answers: list[str]) -> None:
+        super().__init__(ENVIRONMENTS)
+        self.dir = tmp_path
+        self.answers = answers
+        self.commands: list[str] = []
+
+    def ssh(self, state: LabState, host: str, command: str, timeout: float = 60) -> CompletedProcess[str]:
+        self.commands.append(command)
+        if command == "systemctl is-system-running --wait":
+            return CompletedProcess([], 1, self.answers.pop(0) + "\n", "")
+        if command.startswith("systemctl --failed"):
+            return CompletedProcess([], 0, "systemd-remount-fs.service loaded failed failed Remount\n", "")
+        return CompletedProcess([], 0, "", "")
+
+
+def _scripted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answers: list[str]
+) -> tuple[_ScriptedLab, list[str]]:
+    boots: list[str] = []
+
+    def reboot(state: LabState, lab_dir: Path, name: str) -> None:
+        boots.append(name)
+        state.hosts[name].boots += 1
+
+    monkeypatch.setattr(lab_module, "stop_container", lambda state, name: True)
+    monkeypatch.setattr(lab_module, "boot_container", reboot)
+    return _ScriptedLab(tmp_path, answers), boots
+
+
+def test_a_degraded_boot_is_retried_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lab, boots = _scripted(tmp_path, monkeypatch, ["degraded", "running"])
+    state = _state()
+    state.hosts["srv-01"].boots = 1
+    notes: list[str] = []
+    lab.note = notes.append
+    lab._wait_running(state, load_named_profile(ENVIRONMENTS), "srv-01", None, 0)  # type: ignore[arg-type]
+    assert boots == ["srv-01"]
+    assert notes == [
+        "srv-01: systemd is 'degraded' (failed units: systemd-remount-fs.service); booting it once more"
+    ]
+
+
+def test_degraded_twice_is_an_error_naming_the_failed_units(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lab, boots = _scripted(tmp_path, monkeypatch, ["degraded", "degraded"])
+    state = _state()
+    state.hosts["srv-01"].boots = 1
+    with pytest.raises(LabError) as caught:
+        lab._wait_running(state, load_named_profile(ENVIRONMENTS), "srv-01", None, 0)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "srv-01: systemd is 'degraded' after 2 boots (failed units: systemd-remount-fs.service)"
+    )
+    assert boots == ["srv-01"]
