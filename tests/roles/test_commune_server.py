@@ -51,7 +51,7 @@ class Run:
         return names
 
 
-def playbook(lab: Any, *args: str, timeout: float = 2400) -> Run:
+def _command(lab: Any, args: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
     env = {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -59,18 +59,41 @@ def playbook(lab: Any, *args: str, timeout: float = 2400) -> Run:
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
     }
-    command = [str(BIN / "ansible-playbook"), "-i", str(lab.inventory), str(SITE), *args]
-    start = time.monotonic()
-    result = subprocess.run(
-        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    seconds = round(time.monotonic() - start, 1)
-    output = result.stdout + result.stderr
+    return [str(BIN / "ansible-playbook"), "-i", str(lab.inventory), str(SITE), *args], env
+
+
+def _result(rc: int, output: str, seconds: float) -> Run:
     recap = {
         m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"}
         for m in RECAP.finditer(output)
     }
-    return Run(result.returncode, output, seconds, recap)
+    return Run(rc, output, round(seconds, 1), recap)
+
+
+def playbook(lab: Any, *args: str, timeout: float = 2400) -> Run:
+    command, env = _command(lab, args)
+    start = time.monotonic()
+    result = subprocess.run(
+        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    return _result(result.returncode, result.stdout + result.stderr, time.monotonic() - start)
+
+
+def playbooks_in_parallel(lab: Any, limits: dict[str, str], timeout: float = 2400) -> dict[str, Run]:
+    """One ansible-playbook per limit, concurrently: the slow VM does not hold the containers back, and
+    each kind of host gets its own timing."""
+    started: dict[str, tuple[subprocess.Popen[str], float]] = {}
+    for name, limit in limits.items():
+        command, env = _command(lab, ("-l", limit))
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        started[name] = (process, time.monotonic())
+    runs = {}
+    for name, (process, start) in started.items():
+        output, _ = process.communicate(timeout=timeout)
+        runs[name] = _result(process.returncode, output, time.monotonic() - start)
+    return runs
 
 
 def record(name: str, run: Run) -> None:
@@ -122,39 +145,57 @@ def test_an_unknown_choice_fails_fast_too(lab: Any, container: str) -> None:
     assert run.recap[container]["changed"] == 0, f"changes before the check: {run.changed_tasks()}"
 
 
+LIMITS = {"containers": "commune_servers:&containers", "vm": "commune_servers:&vms"}
+
+
+def _limits(lab: Any) -> dict[str, str]:
+    return {name: limit for name, limit in LIMITS.items() if name != "vm" or lab.group("vms")}
+
+
+def _assert_clean(runs: dict[str, Run], servers: list[str], *, changed: bool) -> None:
+    seen = {host: (name, run) for name, run in runs.items() for host in run.recap}
+    for host in servers:
+        assert host in seen, f"{host} missing from every play recap:\n" + "\n".join(
+            tail(r) for r in runs.values()
+        )
+        name, run = seen[host]
+        counts = run.recap[host]
+        assert counts["failed"] == 0 and counts["unreachable"] == 0, f"{host} ({name}):\n{tail(run, 120)}"
+        if not changed:
+            assert counts["changed"] == 0, f"{host} changed on a second run: {run.changed_tasks()}"
+    for name, run in runs.items():
+        assert run.rc == 0, f"{name}: ansible-playbook exited {run.rc}:\n{tail(run, 120)}"
+
+
 @pytest.fixture(scope="module")
-def first_converge(lab: Any, servers: list[str]) -> Run:
-    run = playbook(lab, "-l", "commune_servers")
-    record("first_converge", run)
-    return run
+def first_converge(lab: Any, servers: list[str]) -> dict[str, Run]:
+    runs = playbooks_in_parallel(lab, _limits(lab))
+    for name, run in runs.items():
+        record(f"first_converge_{name}", run)
+    return runs
 
 
 def test_site_converges_every_server_and_the_vm_without_a_failed_task(
-    first_converge: Run, servers: list[str]
+    first_converge: dict[str, Run], servers: list[str]
 ) -> None:
-    run = first_converge
-    assert run.rc == 0, tail(run, 120)
-    for host in servers:
-        assert host in run.recap, f"{host} missing from the play recap:\n{tail(run)}"
-        assert run.recap[host]["failed"] == 0 and run.recap[host]["unreachable"] == 0, tail(run, 120)
+    _assert_clean(first_converge, servers, changed=True)
 
 
 @pytest.fixture(scope="module")
-def second_run(first_converge: Run, lab: Any) -> Run:
-    run = playbook(lab, "-l", "commune_servers")
-    record("second_run", run)
-    return run
+def second_run(first_converge: dict[str, Run], lab: Any) -> dict[str, Run]:
+    runs = playbooks_in_parallel(lab, _limits(lab))
+    for name, run in runs.items():
+        record(f"second_run_{name}", run)
+    return runs
 
 
-def test_a_second_run_changes_nothing_on_any_host(second_run: Run, servers: list[str]) -> None:
-    run = second_run
-    assert run.rc == 0, tail(run, 120)
-    for host in servers:
-        assert run.recap[host]["changed"] == 0, f"{host} changed on a second run: {run.changed_tasks()}"
-        assert run.recap[host]["failed"] == 0, tail(run)
+def test_a_second_run_changes_nothing_on_any_host(second_run: dict[str, Run], servers: list[str]) -> None:
+    _assert_clean(second_run, servers, changed=False)
 
 
-def test_check_diff_on_a_converged_host_reports_no_change(second_run: Run, lab: Any, container: str) -> None:
+def test_check_diff_on_a_converged_host_reports_no_change(
+    second_run: dict[str, Run], lab: Any, container: str
+) -> None:
     run = playbook(lab, "-l", container, "--check", "--diff", timeout=900)
     record("check_diff", run)
     assert run.rc == 0, tail(run, 120)
@@ -168,7 +209,7 @@ def _json_on(lab: Any, host: str, path: str) -> Any:
 
 
 def test_kernel_level_controls_are_recorded_not_applicable_on_containers_only(
-    second_run: Run, lab: Any, container: str, vm: str
+    second_run: dict[str, Run], lab: Any, container: str, vm: str
 ) -> None:
     from jamaa.catalogue import load_catalogue
 
@@ -186,7 +227,7 @@ def test_kernel_level_controls_are_recorded_not_applicable_on_containers_only(
 
 
 def test_a_wrong_management_range_is_rolled_back_and_the_host_stays_reachable(
-    second_run: Run, lab: Any, container: str
+    second_run: dict[str, Run], lab: Any, container: str
 ) -> None:
     before = lab.ssh(container, "sha256sum /etc/nftables.conf && nft list set inet jamaa management_v4")
     assert before.returncode == 0, before.stderr
@@ -221,7 +262,9 @@ VM_CHECKS = {
 }
 
 
-def test_vm_hardening_persists_after_a_reboot_and_ssh_works(second_run: Run, lab: Any, vm: str) -> None:
+def test_vm_hardening_persists_after_a_reboot_and_ssh_works(
+    second_run: dict[str, Run], lab: Any, vm: str
+) -> None:
     def observed() -> dict[str, str]:
         return {name: lab.ssh(vm, command).stdout.strip() for name, (command, _) in VM_CHECKS.items()}
 
