@@ -1,6 +1,7 @@
 """What `jamaa lab up` writes for the tools: an Ansible inventory, an ssh config, a JSON description.
 
-All three go to `environments/lab/generated/` (gitignored) and are removed by `jamaa lab down`.
+All three go to `environments/lab/generated/` (gitignored) and are removed by `jamaa lab down`, with
+links to the environment's `group_vars/` and `host_vars/` so the inventory file alone carries them.
 
 Inventory groups: `commune_servers`, `containers` (commune servers in containers), `vms`,
 `attackers`, and `s3` (empty: the S3 endpoint is no SSH host; its coordinates are the `jamaa_s3_*`
@@ -19,6 +20,9 @@ from jamaa.lab.state import LabState
 INVENTORY = "inventory.ini"
 SSH_CONFIG = "ssh_config"
 LAB_JSON = "lab.json"
+# the environment's own variables, linked beside the generated inventory so that `-i …/inventory.ini`
+# reads them as `-i environments/lab` does (Ansible looks for them next to the inventory source)
+VARS_DIRS = ("group_vars", "host_vars")
 GROUPS = ("commune_servers", "containers", "vms", "attackers", "s3")
 
 
@@ -135,9 +139,18 @@ def write_generated(state: LabState, profile: Profile, key: Path) -> Path:
     (generated / LAB_JSON).write_text(
         json.dumps(lab_description(state, profile, key, generated), indent=2) + "\n"
     )
+    for name in VARS_DIRS:
+        link = generated / name
+        if link.is_symlink():
+            link.unlink()
+        if (generated.parent / name).is_dir() and not link.exists():
+            link.symlink_to(Path("..") / name)
     return generated
 
 
 def remove_generated(generated: Path) -> None:
     for name in (INVENTORY, SSH_CONFIG, LAB_JSON):
         (generated / name).unlink(missing_ok=True)
+    for name in VARS_DIRS:
+        if (generated / name).is_symlink():
+            (generated / name).unlink()

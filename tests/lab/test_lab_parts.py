@@ -14,7 +14,7 @@ import pytest
 from jamaa.lab import chain, vm
 from jamaa.lab import lab as lab_module
 from jamaa.lab.chain import Context, Outcome, Requirement, Stage, chain_passed, run_chain
-from jamaa.lab.generated import render_inventory, render_ssh_config
+from jamaa.lab.generated import remove_generated, render_inventory, render_ssh_config, write_generated
 from jamaa.lab.image import ImageBuilder, _digest
 from jamaa.lab.profile import HostSpec, load_named_profile
 from jamaa.lab.state import HostRecord, LabState
@@ -272,3 +272,21 @@ def test_degraded_twice_is_an_error_naming_the_failed_units(
         "srv-01: systemd is 'degraded' after 2 boots (failed units: systemd-remount-fs.service)"
     )
     assert boots == ["srv-01"]
+
+
+def test_generated_inventory_carries_the_environment_vars(tmp_path: Path) -> None:
+    lab_env = tmp_path / "lab"
+    (lab_env / "group_vars").mkdir(parents=True)
+    (lab_env / "group_vars" / "all.yml").write_text("nftables_firewall_management_cidrs: [10.0.2.2/32]\n")
+    state = _state()
+    state.generated = str(lab_env / "generated")
+    generated = write_generated(state, load_named_profile(ENVIRONMENTS), Path("/k/id_ed25519"))
+    host = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(generated / "inventory.ini"),
+         "--host", "srv-01"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert json.loads(host.stdout)["nftables_firewall_management_cidrs"] == ["10.0.2.2/32"]
+    assert not (generated / "host_vars").exists()  # only what the environment has
+    remove_generated(generated)
+    assert sorted(p.name for p in generated.iterdir()) == []
