@@ -88,6 +88,7 @@ class Lab:
                         f"the lab is up with profile {state.profile!r}, not {profile.name!r}: "
                         "run `jamaa lab down` first"
                     )
+                write_generated(state, profile, controller_key(cache_dir()))  # same content: idempotent
                 return UpResult(state, profile, True, None, time.monotonic() - started, {})
             if state is not None or leftovers():
                 self.note("cleaning up what a previous lab left behind")
