@@ -7,6 +7,9 @@ converged host), then the whole of tests/backup after it (the converge again: it
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +26,38 @@ def _ready(lab: Any) -> bool:
     return bool(servers)
 
 
+def _site_converged(lab: Any) -> bool:
+    """site.yml has run on every container server (jamaa_context's record) and PostgreSQL answers."""
+    for name in [h for h in lab.group("commune_servers") if h in lab.group("containers")]:
+        probe = "test -s /etc/jamaa/not-applicable.json && runuser -u postgres -- psql -XAtqc 'SELECT 1'"
+        if lab.ssh(name, probe).returncode != 0:
+            return False
+    return True
+
+
 @pytest.fixture(scope="session")
 def backups(lab: Any) -> Converged | None:
-    """roles/backup applied to the lab (once per session; None when it already was)."""
+    """roles/backup applied to the lab (once per session; None when it already was).
+
+    Runs after site.yml (tests/roles converges it first in `make test`); alone, it converges it here.
+    """
+    if not _site_converged(lab):
+        log = OUT / "site.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as out:
+            code = subprocess.call(
+                [
+                    str(Path(sys.executable).parent / "ansible-playbook"),
+                    "-i",
+                    "environments/lab",
+                    "playbooks/site.yml",
+                ],
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        if code != 0:
+            pytest.fail(f"site.yml failed on the lab (exit {code}, see {log})", pytrace=False)
     if _ready(lab):
         return None
     done = converge_backups(REPO / "environments", log=OUT / "converge.log")

@@ -25,7 +25,6 @@ from botocore.exceptions import ClientError
 
 from jamaa.drill.lab import BUCKET, read_lab
 from jamaa.drill.results import DrillResults, drill_section, results_path
-from jamaa.lab.network import LAN_NETNS
 
 pytestmark = pytest.mark.lab
 TABLE = "fault_citizen_requests"
@@ -123,17 +122,17 @@ def test_killed_backup_then_next_run_succeeds_and_check_is_clean(
 def _block_storage(server: Server, lab: Any, on: bool) -> None:
     """The object storage unreachable from this server only, on the LAN side (the server is untouched)."""
     ip = lab.hosts[server.name].lan_ip
+    host_ns = lab.hosts[server.name].netns  # PREFIX + "h-" + name; the LAN's namespace is PREFIX + "lan"
+    lan_ns = host_ns[: -len(f"h-{server.name}")] + "lan"
     if on:
         rules = (
             "table inet jamaa_fault { chain input { type filter hook input priority -10; "
-            f"ip saddr {ip} tcp dport {lab.s3['lan'].rsplit(':', 1)[1]} reject with tcp reset; }} }}"
+            f"ip saddr {ip} tcp dport {lab.s3['lan'].rsplit(':', 1)[1]} reject with tcp reset; }}; }}"
         )
-        subprocess.run(
-            ["ip", "netns", "exec", LAN_NETNS, "nft", "-f", "-"], input=rules, text=True, check=True
-        )
+        subprocess.run(["ip", "netns", "exec", lan_ns, "nft", "-f", "-"], input=rules, text=True, check=True)
     else:
         subprocess.run(
-            ["ip", "netns", "exec", LAN_NETNS, "nft", "delete", "table", "inet", "jamaa_fault"], check=False
+            ["ip", "netns", "exec", lan_ns, "nft", "delete", "table", "inet", "jamaa_fault"], check=False
         )
 
 
