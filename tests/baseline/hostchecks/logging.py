@@ -60,6 +60,8 @@ def forward_to_syslog(host: Any, ctx: HostContext) -> None:
 @check("HOST-LOG-006")
 def central(host: Any, ctx: HostContext) -> None:
     central_host = setting(ctx, ROLE, "journald_logging_central_host")
+    if setting(ctx, ROLE, "journald_logging_receiver") and not central_host:
+        raise NotApplicable(f"{ctx.name} is the central log host: it receives, it does not forward")
     text = rsyslog_text(host)
     actions = re.findall(r'action\([^)]*type="omfwd"[^)]*\)', text, re.S)
     assert actions, "rsyslog forwards nothing (no omfwd action)"
@@ -93,5 +95,6 @@ def receiver_lan_only(host: Any, ctx: HostContext) -> None:
     opened = [
         r.strip() for r in rules if re.search(r"dport (\{[^}]*\b514\b[^}]*\}|514\b)", r) and "accept" in r
     ]
+    # the senders are limited where packets arrive, by the firewall (AllowedSender would be a second lock)
     assert opened, "the firewall does not open the log port (514) to the declared senders"
     assert all("saddr" in r for r in opened), f"port 514 is open to anyone: {opened}"

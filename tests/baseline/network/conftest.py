@@ -114,7 +114,8 @@ def management(attacker: Attacker) -> Management | None:
     data = json.loads(attacker.lab_json.read_text(encoding="utf-8")) if attacker.lab_json else {}
     # the bridge's own address: where the lab's services listen (lab.json names it in the S3 endpoint)
     ip = str(urlparse(str(data.get("s3", {}).get("lan", ""))).hostname or "")
-    netns = lan_netns()
+    # the LAN's namespace sits beside the hosts' (jamaa.lab.network: PREFIX + "h-NAME", PREFIX + "lan")
+    netns = attacker.netns.removesuffix(f"h-{attacker.name}") + "lan"
     if not ip or not Path(f"/run/netns/{netns}").exists():
         return None
     return Management(netns, ip)
