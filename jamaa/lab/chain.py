@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Status = Literal["passed", "failed", "not built yet", "skipped"]
 Note = Callable[[str], None]
@@ -128,6 +128,11 @@ def _lab_up(ctx: Context) -> Outcome:
     return Outcome("passed", f"{how}: {hosts}")
 
 
+def _drill_stages() -> Any:
+    """jamaa.drill.stages, imported when its stage runs (the chain does not depend on it otherwise)."""
+    return importlib.import_module("jamaa.drill.stages")
+
+
 LAB_INVENTORY = "environments/lab/generated/inventory.ini"
 
 STAGES: list[Stage] = [
@@ -160,11 +165,25 @@ STAGES: list[Stage] = [
         needs=("lab-up",),
     ),
     Stage(
+        "backup",
+        "backups: the lab's Object Lock bucket, vault secrets, roles/backup and a first backup",
+        Requirement(files=("playbooks/backup.yml",), modules=("jamaa.drill.stages",)),
+        action=lambda ctx: _drill_stages().backup_stage(ctx),
+        needs=("converge",),
+    ),
+    Stage(
         "baseline",
         "baseline suite (testinfra) against the lab's servers",
         Requirement(files=("tests/baseline/test_host_controls.py",), commands=(("verify",),)),
         argv=("{python}", "-m", "jamaa.cli", "verify", "--env", "lab"),  # environments/lab, with group_vars
         needs=("lab-up",),
+    ),
+    Stage(
+        "drill",
+        "restore drill: newest snapshots and databases restored to scratch, verified (RPO, RTO)",
+        Requirement(files=("playbooks/restore_drill.yml",), modules=("jamaa.drill.stages",)),
+        action=lambda ctx: _drill_stages().drill_stage(ctx),
+        needs=("backup",),
     ),
     Stage(
         "report",

@@ -148,7 +148,17 @@ def test_chain_stage_crash_is_that_stage_failing(tmp_path: Path) -> None:
 
 def test_default_chain_order_and_registration() -> None:
     names = [s.name for s in chain.STAGES]
-    assert names == ["validate", "plan", "policy", "lab-up", "converge", "baseline", "report"]
+    assert names == [
+        "validate",
+        "plan",
+        "policy",
+        "lab-up",
+        "converge",
+        "backup",
+        "baseline",
+        "drill",
+        "report",
+    ]
     assert chain.jamaa_has_command(("lab", "up"))
     assert not chain.jamaa_has_command(("lab", "nope"))
     extra = Stage("backups", "restore drill", Requirement(files=("playbooks/restore.yml",)), argv=("true",))
