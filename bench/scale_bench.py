@@ -286,6 +286,59 @@ def bench_size(environments: Path, size: int, forks: int, out: Path) -> dict[str
     return row
 
 
+def bench_size_standalone(environments: Path, size: int, forks: int, out: Path) -> dict[str, Any]:
+    """The same measurements on standalone containers of the lab's image (the lab itself is busy)."""
+    from standalone_fleet import Fleet
+
+    from jamaa.config import load_environments
+    from jamaa.lab.image import ImageBuilder, controller_key
+    from jamaa.lab.profile import load_named_profile
+    from jamaa.lab.system import cache_dir
+
+    print(f"\n== {size} commune server(s) (standalone containers), forks {forks} ==", flush=True)
+    images = ImageBuilder(load_named_profile(REPO / "environments", "containers"), cache_dir()).ensure()
+    fleet = Fleet(images.base.rootfs, controller_key(cache_dir()))
+    name = f"scale-{size}"
+    mem_before = mem_available_mb()
+    row: dict[str, Any] = {"size": size, "mode": "standalone"}
+    try:
+        row["up_s"] = round(fleet.up(size), 1)
+        communes = sorted(c.commune_id for c in load_environments(environments).communes_in(LAB_REGION))
+        fleet.write_inventory(environments / "lab" / "generated" / "inventory.ini", communes)
+        mem_up = mem_available_mb()
+        print(
+            f"  up in {row['up_s']:.1f} s; {(mem_before - mem_up) / size:.0f} MB per host booted", flush=True
+        )
+        first = converge(environments, forks, out / f"{name}/converge-1.log")
+        print(
+            f"  first converge  {first['wall_s']:7.1f} s  changed {first['changed']:5d}  controller CPU "
+            f"{first['controller_cpu_s']:.0f} s  failed {first['failed_hosts'] or 'none'}",
+            flush=True,
+        )
+        again = converge(environments, forks, out / f"{name}/converge-2.log")
+        print(
+            f"  re-converge     {again['wall_s']:7.1f} s  changed {again['changed']:5d}  controller CPU "
+            f"{again['controller_cpu_s']:.0f} s  failed {again['failed_hosts'] or 'none'}",
+            flush=True,
+        )
+        mem_converged = mem_available_mb()
+        checked = verify(environments, out / f"{name}/verify", out / f"{name}/verify.log")
+        print(f"  verification    {checked['wall_s']:7.1f} s  {checked['counts']}", flush=True)
+        row.update(
+            first=first,
+            again=again,
+            verify=checked,
+            mem_per_host_mb=round((mem_before - mem_converged) / size, 1),
+            mem_available_start_mb=round(mem_before),
+            load_average=os.getloadavg(),
+        )
+    finally:
+        started = time.monotonic()
+        fleet.down()
+        row["down_s"] = round(time.monotonic() - started, 1)
+    return row
+
+
 def bench_capacity(environments: Path, count: int, out: Path) -> dict[str, Any]:
     print(f"\n== capacity: {count} containers booted at once ==", flush=True)
     name = write_profile(environments, count)
@@ -375,6 +428,14 @@ def fmt_duration(seconds: float) -> str:
 
 
 def print_summary(report: dict[str, Any]) -> None:
+    plans = report.get("plans")
+    if plans:
+        slowest = max(plans["rows"], key=lambda r: r["plan_s"] + r["policy_s"])
+        print(
+            f"\n== offline plan + policy check ==\n  {plans['stacks']} stacks in {plans['wall_s']:.0f} s wall"
+            f" ({plans['workers']} at a time; serial sum {plans['serial_s']:.0f} s); slowest stack"
+            f" {slowest['stack']} {slowest['plan_s'] + slowest['policy_s']:.0f} s (the CI matrix's wall time)"
+        )
     rows = report.get("lab", [])
     if rows:
         print("\n== summary: converge and verification time by fleet size ==")
@@ -423,16 +484,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="1,5,10,20", help="lab sizes to converge and verify")
+    parser.add_argument(
+        "--sizes", default="1,5,10,20", help="lab sizes to converge and verify, in this order"
+    )
     parser.add_argument("--max-hosts", type=int, default=0, help="also boot this many containers at once")
     parser.add_argument("--forks", type=int, default=20)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="stacks planned at a time")
     parser.add_argument("--skip-lab", action="store_true")
     parser.add_argument("--skip-plan", action="store_true")
+    parser.add_argument(
+        "--merge", type=Path, action="append", default=[], help="add the lab rows of an earlier run's JSON"
+    )
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="own containers of the lab's image, for when the lab is busy",
+    )
     parser.add_argument("--json", type=Path, default=REPO / "out" / "bench" / "scale.json")
     args = parser.parse_args()
     try:
-        sizes = sorted({int(x) for x in args.sizes.split(",") if x.strip()})
+        sizes = list(dict.fromkeys(int(x) for x in args.sizes.split(",") if x.strip()))  # in the order given
     except ValueError:
         print(f"--sizes: {args.sizes!r}: expected comma-separated host counts", file=sys.stderr)
         return 2
@@ -448,7 +519,7 @@ def main() -> int:
         if os.geteuid() != 0:
             print("scale_bench: the lab needs root", file=sys.stderr)
             return 2
-        if lab_is_up():
+        if not args.standalone and lab_is_up():
             print(
                 "scale_bench: a lab is up; refusing to take it down under someone's feet "
                 "(`jamaa lab down` first, or --skip-lab)",
@@ -461,12 +532,19 @@ def main() -> int:
 
     if not args.skip_plan:
         report["plans"] = bench_plans(args.workers, out / "plans")
+    for path in args.merge:
+        earlier_plans = json.loads(path.read_text()).get("plans")
+        if earlier_plans and "plans" not in report:
+            report["plans"] = earlier_plans
 
     if not args.skip_lab:
         with tempfile.TemporaryDirectory(prefix="jamaa-scale-") as tmp:
             environments = Path(tmp) / "environments"
             shutil.copytree(REPO / "environments", environments, ignore=shutil.ignore_patterns("generated"))
-            report["lab"] = [bench_size(environments, size, args.forks, out) for size in sizes]
+            measure = bench_size_standalone if args.standalone else bench_size
+            earlier = [row for path in args.merge for row in json.loads(path.read_text()).get("lab", [])]
+            measured = [measure(environments, size, args.forks, out) for size in sizes]
+            report["lab"] = sorted(earlier + measured, key=lambda row: int(row["size"]))
             report["projection"] = project(report["lab"], args.forks)
             if args.max_hosts:
                 report["capacity"] = bench_capacity(environments, args.max_hosts, out)
