@@ -87,7 +87,7 @@ def test_killed_backup_then_next_run_succeeds_and_check_is_clean(
     server: Server, seeded: dict[str, Any]
 ) -> None:
     big = f"{seeded['docs']}/scan-archive.bin"
-    server.ok(f"head -c 300000000 /dev/urandom > {big}")  # enough to be mid-upload when killed
+    server.ok(f"head -c 150000000 /dev/urandom > {big}")  # enough to be mid-upload when killed
     try:
         server.ok("systemctl start --no-block jamaa-backup.service")
         for _ in range(200):
