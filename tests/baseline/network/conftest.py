@@ -105,11 +105,9 @@ def attacker(request: pytest.FixtureRequest) -> Attacker:
 @pytest.fixture(scope="session")
 def management(attacker: Attacker) -> Management | None:
     """The lab's management vantage point (the LAN bridge's namespace), None outside the lab."""
-    if attacker.netns is None:
+    if attacker.netns is None or not attacker.netns.endswith(f"h-{attacker.name}"):
         return None
     from urllib.parse import urlparse
-
-    from jamaa.lab.network import lan_netns
 
     data = json.loads(attacker.lab_json.read_text(encoding="utf-8")) if attacker.lab_json else {}
     # the bridge's own address: where the lab's services listen (lab.json names it in the S3 endpoint)
