@@ -321,14 +321,17 @@ def bench_size_standalone(environments: Path, size: int, forks: int, out: Path) 
             f"{again['controller_cpu_s']:.0f} s  failed {again['failed_hosts'] or 'none'}",
             flush=True,
         )
-        mem_converged = mem_available_mb()
+        pss = fleet.memory_mb()
         checked = verify(environments, out / f"{name}/verify", out / f"{name}/verify.log")
         print(f"  verification    {checked['wall_s']:7.1f} s  {checked['counts']}", flush=True)
+        print(
+            f"  memory (PSS) per converged host {sum(pss) / len(pss):.0f} MB (max {max(pss):.0f})", flush=True
+        )
         row.update(
             first=first,
             again=again,
             verify=checked,
-            mem_per_host_mb=round((mem_before - mem_converged) / size, 1),
+            mem_per_host_mb=round(sum(pss) / len(pss), 1),
             mem_available_start_mb=round(mem_before),
             load_average=os.getloadavg(),
         )

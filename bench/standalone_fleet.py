@@ -222,6 +222,25 @@ class Fleet:
         ]
         (path.parent / "ssh_config").write_text("\n".join(config))
 
+    def memory_mb(self) -> list[float]:
+        """Each container's memory: the PSS of every process in its network namespace."""
+        inodes = {os.stat(f"/run/netns/{c.name}").st_ino: c.name for c in self.containers}
+        totals = dict.fromkeys(inodes.values(), 0.0)
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                link = os.readlink(entry / "ns/net")
+                inode = int(link[link.index("[") + 1 : -1])
+                if inode not in inodes:
+                    continue
+                for line in (entry / "smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        totals[inodes[inode]] += int(line.split()[1]) / 1024
+            except (OSError, ValueError):
+                continue
+        return [round(totals[c.name], 1) for c in self.containers]
+
     def down(self) -> None:
         for container in self.containers:
             for pid in container.pids:
