@@ -59,37 +59,41 @@ _METHODS: dict[tuple[str, str, str], list[str]] = {}
 
 
 def auth_methods(vantage: Any, ip: str, user: str) -> list[str]:
-    """The authentication methods sshd offers `user` (nmap's ssh-auth-methods), [] if SSH is filtered.
+    """The authentication methods sshd offers `user` ([] if SSH is filtered), as sshd itself lists
+    them when an OpenSSH client that may not use any of them gives up: "Permission denied (…)".
 
     sshd may refuse a source for a while after several unauthenticated connections (OpenSSH's
-    PerSourcePenalties): an open port that gave no answer is asked again, a few seconds later.
+    PerSourcePenalties): a connection closed before that answer is tried again a few seconds later.
     """
     key = (vantage.name, ip, user)
     if key in _METHODS:
         return _METHODS[key]
-    command = (
-        f"nmap -Pn -n -p 22 --script ssh-auth-methods --script-args ssh.user={shlex.quote(user)} "
-        f"-oX - {shlex.quote(ip)}"
-    )
-    for attempt in range(6):
-        out = vantage.run(command, "nmap", timeout=120)
-        assert out.rc == 0, f"nmap exited {out.rc}: {out.stderr.strip()[:300]}"
-        root = ET.fromstring(out.stdout)
-        state = root.find(".//port[@portid='22']/state")
-        if state is None or state.get("state") != "open":
-            _METHODS[key] = []
-            return []
-        script = root.find(".//port[@portid='22']/script[@id='ssh-auth-methods']")
-        methods = (
-            re.findall(r"^\s+([a-z][a-z0-9@.-]*)\s*$", script.get("output", ""), re.M)
-            if script is not None
-            else []
-        )
-        if methods:
-            _METHODS[key] = methods
-            return methods
+    if vantage.run(f"nc -z -w 3 {shlex.quote(ip)} 22", "nc", timeout=15).rc != 0:
+        _METHODS[key] = []
+        return []
+    options = [
+        "BatchMode=yes",
+        "ConnectTimeout=8",
+        "StrictHostKeyChecking=no",
+        "UserKnownHostsFile=/dev/null",
+        "PubkeyAuthentication=no",
+        "GSSAPIAuthentication=no",
+        "HostbasedAuthentication=no",
+        "PreferredAuthentications=password,keyboard-interactive",
+    ]
+    command = f"ssh {' '.join('-o ' + o for o in options)} -p 22 {shlex.quote(user)}@{shlex.quote(ip)} true"
+    answer = ""
+    for attempt in range(4):
+        out = vantage.run(command, "ssh", timeout=30)
+        answer = (out.stdout + out.stderr).strip()
+        found = re.search(r"Permission denied \(([^)]*)\)", answer)
+        if found:
+            _METHODS[key] = [m for m in found.group(1).split(",") if m]
+            return _METHODS[key]
         time.sleep(5 + 5 * attempt)
-    raise AssertionError(f"{ip}:22 is open but sshd never listed its methods for {user} ({vantage.name})")
+    raise AssertionError(
+        f"{ip}:22 is open but sshd never listed its methods for {user} ({vantage.name}): {answer}"
+    )
 
 
 def ssh_vantage(attacker: Attacker, management: Management | None, target: Target, probe: Any) -> Any:
