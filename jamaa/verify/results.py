@@ -104,11 +104,13 @@ class RunResults(BaseModel):
             for name, counter in sorted(table.items())
         }
 
-    def timings(self) -> list[HostTiming]:
+    def timings(self, exclude_area: str | None = "NET") -> list[HostTiming]:
+        """Per host: its checks and their summed durations (a host's checks run in turn on one worker,
+        so this is the host's wall time); the attacker's probes (area NET) are left out by default."""
         busy: dict[str, float] = {}
         checks: Counter[str] = Counter()
         for result in self.results:
-            if not result.host:
+            if not result.host or (exclude_area is not None and result.area == exclude_area):
                 continue
             busy[result.host] = busy.get(result.host, 0.0) + result.duration_s
             checks[result.host] += 1
