@@ -26,6 +26,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -286,6 +287,19 @@ def bench_size(environments: Path, size: int, forks: int, out: Path) -> dict[str
     return row
 
 
+def ensure_inotify(instances: int = 1024) -> None:
+    """Every container's systemd takes inotify instances; Debian's default of 128 per user stops a boot
+    at about the 20th container ("Failed to allocate manager object"). Raise it (a runtime setting)."""
+    path = Path("/proc/sys/fs/inotify/max_user_instances")
+    current = int(path.read_text())
+    if current < instances:
+        path.write_text(f"{instances}\n")
+        print(
+            f"fs.inotify.max_user_instances: {current} -> {instances} (one per container's systemd)",
+            flush=True,
+        )
+
+
 def bench_size_standalone(environments: Path, size: int, forks: int, out: Path) -> dict[str, Any]:
     """The same measurements on standalone containers of the lab's image (the lab itself is busy)."""
     from standalone_fleet import Fleet
@@ -514,6 +528,10 @@ def main() -> int:
         print(f"--sizes: {args.sizes!r}: host counts start at 1", file=sys.stderr)
         return 2
     out = args.json.parent / "scale"
+    # a SIGTERM (or SIGINT, which background jobs ignore) still runs the `finally` that takes hosts down
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if not args.skip_lab:
+        ensure_inotify()
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "mem_available_mb": round(mem_available_mb())}
     }

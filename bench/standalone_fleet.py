@@ -31,10 +31,19 @@ def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(cmd), capture_output=True, text=True, check=check)
 
 
+_next_port = 23100  # below the ephemeral range: no client socket takes it between check and bind
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    global _next_port
+    while True:
+        port, _next_port = _next_port, _next_port + 1
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 @dataclass
@@ -55,8 +64,17 @@ class Fleet:
         started = time.monotonic()
         for index in range(count):
             self.containers.append(self._start(index))
-        for container in self.containers:
-            self._wait_ssh(container)
+        for i, container in enumerate(self.containers):
+            try:
+                self._wait_ssh(container)
+            except RuntimeError as error:  # a boot that stalls under load: keep its log, boot it again
+                log = container.directory / "console.log"
+                if log.exists():
+                    shutil.copy(log, Path("/tmp") / f"{container.name}-console.log")
+                print(f"  {error}; booting it again (console log in /tmp/{container.name}-console.log)")
+                self._stop(container)
+                self.containers[i] = self._start(i)
+                self._wait_ssh(self.containers[i])
         return time.monotonic() - started
 
     def _start(self, index: int) -> Container:
@@ -176,7 +194,7 @@ class Fleet:
             check=False,
         )
 
-    def _wait_ssh(self, container: Container, timeout: float = 180) -> None:
+    def _wait_ssh(self, container: Container, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._ssh(container, "systemctl is-system-running --wait >/dev/null; true").returncode == 0:
@@ -240,6 +258,16 @@ class Fleet:
             except (OSError, ValueError):
                 continue
         return [round(totals[c.name], 1) for c in self.containers]
+
+    def _stop(self, container: Container) -> None:
+        for pid in container.pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        sh("umount", "-l", str(container.directory / "root"), check=False)
+        sh("ip", "netns", "del", container.name, check=False)
+        shutil.rmtree(container.directory, ignore_errors=True)
 
     def down(self) -> None:
         for container in self.containers:
