@@ -329,12 +329,13 @@ def bench_size_standalone(environments: Path, size: int, forks: int, out: Path) 
             f"{first['controller_cpu_s']:.0f} s  failed {first['failed_hosts'] or 'none'}",
             flush=True,
         )
-        again = converge(environments, forks, out / f"{name}/converge-2.log")
-        print(
-            f"  re-converge     {again['wall_s']:7.1f} s  changed {again['changed']:5d}  controller CPU "
-            f"{again['controller_cpu_s']:.0f} s  failed {again['failed_hosts'] or 'none'}",
-            flush=True,
-        )
+        again = converge(environments, forks, out / f"{name}/converge-2.log") if RECONVERGE else None
+        if again is not None:
+            print(
+                f"  re-converge     {again['wall_s']:7.1f} s  changed {again['changed']:5d}  controller CPU "
+                f"{again['controller_cpu_s']:.0f} s  failed {again['failed_hosts'] or 'none'}",
+                flush=True,
+            )
         pss = fleet.memory_mb()
         checked = verify(environments, out / f"{name}/verify", out / f"{name}/verify.log")
         print(f"  verification    {checked['wall_s']:7.1f} s  {checked['counts']}", flush=True)
@@ -343,7 +344,7 @@ def bench_size_standalone(environments: Path, size: int, forks: int, out: Path) 
         )
         row.update(
             first=first,
-            again=again,
+            **({"again": again} if again is not None else {}),
             verify=checked,
             mem_per_host_mb=round(sum(pss) / len(pss), 1),
             mem_available_start_mb=round(mem_before),
@@ -388,6 +389,7 @@ def bench_capacity(environments: Path, count: int, out: Path) -> dict[str, Any]:
 
 AWX_NODES, AWX_FORKS, AWX_CORES = 4, 50, 4  # playbooks/awx/configure.yml: 4 slices, 50 forks
 PULL_WINDOW_S = 1800  # roles/ansible_pull: RandomizedDelaySec
+RECONVERGE = True  # --no-reconverge: skip the steady-state re-run
 
 
 def fleet_seconds(hosts: int, forks: int, cores: int, nodes: int, t_host: float, ctrl_cpu: float) -> float:
@@ -408,9 +410,14 @@ def project(rows: list[dict[str, Any]], forks: int) -> dict[str, Any]:
     job slicing of playbooks/awx/configure.yml; pull mode, where every host converges itself within the
     timer's window and no controller is involved.
     """
-    good = [r for r in rows if "again" in r and not r["again"]["failed_hosts"] and r["again"]["exit"] == 0]
-    if not good:
-        return {"note": "no size converged cleanly; nothing to project from"}
+
+    def usable(row: dict[str, Any], phase: str) -> bool:
+        if phase not in row:
+            return False
+        if phase == "verify":  # a failing control is a finding, not a failed measurement
+            return bool(row[phase]["counts"])
+        return row[phase]["exit"] == 0 and not row[phase]["failed_hosts"]
+
     cores = os.cpu_count() or 1
     result: dict[str, Any] = {
         "fleet": FLEET,
@@ -418,13 +425,17 @@ def project(rows: list[dict[str, Any]], forks: int) -> dict[str, Any]:
         "controller_cores": cores,
         "awx": {"nodes": AWX_NODES, "forks": AWX_FORKS, "cores_per_node": AWX_CORES},
     }
-    one = min(good, key=lambda r: r["size"])
-    big = max(good, key=lambda r: r["size"])
     for phase in ("first", "again", "verify"):
+        good = [r for r in rows if usable(r, phase)]
+        if not good:
+            continue
+        one = min(good, key=lambda r: r["size"])
+        big = max(good, key=lambda r: r["size"])
         t_host = one[phase]["wall_s"]
         ctrl = big[phase]["controller_cpu_s"] / big["size"]
         slope = (big[phase]["wall_s"] - t_host) / max(big["size"] - one["size"], 1)
         result[phase] = {
+            "sizes": sorted(r["size"] for r in good),
             "host_s_at_1": t_host,
             "controller_cpu_per_host_s": round(ctrl, 2),
             "marginal_s_per_host_here": round(slope, 2),
@@ -461,12 +472,12 @@ def print_summary(report: dict[str, Any]) -> None:
             f" {'verify':>8} {'MB/host':>8}"
         )
         for r in rows:
-            if "again" not in r:
-                print(f"  {r['size']:>5} lab up failed")
+            if "first" not in r:
+                print(f"  {r['size']:>5} hosts did not come up")
                 continue
+            again = f"{r['again']['wall_s']:>11.1f}s" if "again" in r else f"{'-':>12}"
             print(
-                f"  {r['size']:>5} {r['up_s']:>6.1f}s {r['first']['wall_s']:>14.1f}s"
-                f" {r['again']['wall_s']:>11.1f}s "
+                f"  {r['size']:>5} {r['up_s']:>6.1f}s {r['first']['wall_s']:>14.1f}s {again} "
                 f"{r['verify']['wall_s']:>7.1f}s {r['mem_per_host_mb']:>8.0f}"
             )
     projection = report.get("projection")
@@ -506,6 +517,7 @@ def main() -> int:
     )
     parser.add_argument("--max-hosts", type=int, default=0, help="also boot this many containers at once")
     parser.add_argument("--forks", type=int, default=20)
+    parser.add_argument("--no-reconverge", action="store_true", help="skip the steady-state re-run")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="stacks planned at a time")
     parser.add_argument("--skip-lab", action="store_true")
     parser.add_argument("--skip-plan", action="store_true")
@@ -530,6 +542,8 @@ def main() -> int:
     out = args.json.parent / "scale"
     # a SIGTERM (or SIGINT, which background jobs ignore) still runs the `finally` that takes hosts down
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    global RECONVERGE
+    RECONVERGE = not args.no_reconverge
     if not args.skip_lab:
         ensure_inotify()
     report: dict[str, Any] = {
@@ -558,12 +572,15 @@ def main() -> int:
         if earlier_plans and "plans" not in report:
             report["plans"] = earlier_plans
 
+    earlier = [row for path in args.merge for row in json.loads(path.read_text()).get("lab", [])]
+    if args.skip_lab and earlier:  # only summarise earlier runs
+        report["lab"] = sorted(earlier, key=lambda row: int(row["size"]))
+        report["projection"] = project(report["lab"], args.forks)
     if not args.skip_lab:
         with tempfile.TemporaryDirectory(prefix="jamaa-scale-") as tmp:
             environments = Path(tmp) / "environments"
             shutil.copytree(REPO / "environments", environments, ignore=shutil.ignore_patterns("generated"))
             measure = bench_size_standalone if args.standalone else bench_size
-            earlier = [row for path in args.merge for row in json.loads(path.read_text()).get("lab", [])]
             measured = [measure(environments, size, args.forks, out) for size in sizes]
             report["lab"] = sorted(earlier + measured, key=lambda row: int(row["size"]))
             report["projection"] = project(report["lab"], args.forks)
