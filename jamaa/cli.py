@@ -29,9 +29,9 @@ app = typer.Typer(
 )
 
 environments_cli.register(app)
-drill_cli.register(app)
 pipelines_cli.register(app)
 audit_cli.register(app)
+drill_cli.register(app)
 inventory_cli.register(app)
 verify_cli.register(app)
 report_cli.register(app)
