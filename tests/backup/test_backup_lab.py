@@ -91,7 +91,7 @@ def test_killed_backup_then_next_run_succeeds_and_check_is_clean(
     try:
         server.ok("systemctl start --no-block jamaa-backup.service")
         for _ in range(200):
-            if server.sh("pgrep -f 'restic backup'").returncode == 0:
+            if server.sh("pgrep -f '^restic backup'").returncode == 0:  # restic itself, uploading
                 break
             time.sleep(0.1)
         else:
@@ -106,6 +106,8 @@ def test_killed_backup_then_next_run_succeeds_and_check_is_clean(
         assert state == "failed", f"killed run left the unit {state!r}"
         stale = server.ok("/usr/local/sbin/jamaa-backup status")
         assert json.loads(stale)["state"]["last_run_ok"] == 1  # the killed run never claimed success
+        locks = server.ok("set -a; . /etc/jamaa/backup.env; set +a; restic list locks --no-lock")
+        assert locks.split(), "the killed restic left no lock: it was not killed mid-run"
 
         TIMINGS["backup_after_kill_s"] = server.backup()  # must clear the killed run's stale lock
         assert server.sh("systemctl is-failed jamaa-backup.service").stdout.strip() != "failed"
