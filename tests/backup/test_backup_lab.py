@@ -197,12 +197,15 @@ def test_server_credentials_cannot_delete_locked_backups(server: Server, seeded:
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         config=Config(s3={"addressing_style": "path"}),
     )
-    versions = s3.list_object_versions(Bucket=BUCKET, Prefix=f"{server.name}/")["Versions"]
-    kinds = {v["Key"].split("/")[1] for v in versions}
-    assert {"config", "keys", "snapshots", "data"} <= kinds, kinds
-    picked = {}
-    for version in versions:
-        picked.setdefault(version["Key"].split("/")[1], version)
+    picked: dict[str, dict[str, str]] = {}
+    for kind in ("config", "keys/", "snapshots/", "data/"):
+        listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{server.name}/{kind}", MaxKeys=1).get(
+            "Contents", []
+        )
+        assert listed, f"no {kind} object in the repository"
+        head = s3.head_object(Bucket=BUCKET, Key=listed[0]["Key"])
+        assert head["ObjectLockMode"] == "COMPLIANCE"
+        picked[kind] = {"Key": listed[0]["Key"], "VersionId": head["VersionId"]}
     for kind, version in sorted(picked.items()):
         for bypass in (False, True):
             with pytest.raises(ClientError) as refused:
@@ -215,12 +218,12 @@ def test_server_credentials_cannot_delete_locked_backups(server: Server, seeded:
             assert refused.value.response["Error"]["Code"] == "AccessDenied", (kind, bypass)
     # a plain delete only hides the object behind a delete marker: the locked version is still readable
     config = picked["config"]
-    s3.delete_object(Bucket=BUCKET, Key=config["Key"])
+    marker = s3.delete_object(Bucket=BUCKET, Key=config["Key"])
+    assert marker.get("DeleteMarker") is True
     body = s3.get_object(Bucket=BUCKET, Key=config["Key"], VersionId=config["VersionId"])["Body"].read()
     assert body
-    markers = s3.list_object_versions(Bucket=BUCKET, Prefix=config["Key"]).get("DeleteMarkers", [])
-    for marker in markers:  # put the repository back as it was (removing a marker is not deleting data)
-        s3.delete_object(Bucket=BUCKET, Key=config["Key"], VersionId=marker["VersionId"])
+    # put the repository back as it was (removing a delete marker is not deleting data)
+    s3.delete_object(Bucket=BUCKET, Key=config["Key"], VersionId=marker["VersionId"])
     assert server.ok("/usr/local/sbin/jamaa-backup status")
 
 
