@@ -100,12 +100,12 @@ def boot_container(state: LabState, lab_dir: Path, name: str) -> None:
     record.boots += 1
 
 
-def stop_container(state: LabState, name: str) -> bool:
+def stop_container(state: LabState, name: str, grace: float = 20.0) -> bool:
     """Power the container off (SIGTERM to nspawn), then make sure nothing of it is left running.
 
     Returns whether it was running."""
     record = state.process(f"nspawn:{name}")
-    was_running = record is not None and stop_pid(record.pid, record.started, grace=20.0)
+    was_running = record is not None and stop_pid(record.pid, record.started, grace=grace)
     host = state.hosts.get(name)
     if host is not None and host.root is not None:
         kill_all(pids_rooted_under(Path(host.root)))

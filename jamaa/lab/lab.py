@@ -39,6 +39,7 @@ from jamaa.lab.system import (
     stop_pid,
     terminate,
     unmount_under,
+    wait_all_gone,
 )
 from jamaa.lab.vm import start_vm, stop_vm, tap_prefix, wait_vm
 
@@ -250,9 +251,11 @@ class Lab:
             for process in machines.values():
                 if process is not None:
                     terminate(process.pid, process.started)
+            # one deadline for all: a host still powering off after it is killed
+            wait_all_gone([(p.pid, p.started) for p in machines.values() if p is not None], 20.0)
             for name, host in state.hosts.items():
                 if host.kind == "container":
-                    stop_container(state, name)
+                    stop_container(state, name, grace=1.0)
                 else:
                     stop_vm(state, name)
                 if running[name]:

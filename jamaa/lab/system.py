@@ -124,6 +124,17 @@ def terminate(pid: int, started: int | None) -> None:
             os.kill(pid, signal.SIGTERM)
 
 
+def wait_all_gone(processes: Sequence[tuple[int, int | None]], timeout: float) -> None:
+    """Wait until none of the processes runs any more, or `timeout` seconds (one deadline for all)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid, _ in processes:
+            _reap(pid)
+        if not any(is_alive(pid, started) for pid, started in processes):
+            return
+        time.sleep(0.1)
+
+
 def stop_pid(pid: int, started: int | None, *, grace: float = 10.0) -> bool:
     """SIGTERM, wait up to `grace` seconds, then SIGKILL. Returns whether the process was running."""
     if not is_alive(pid, started):
