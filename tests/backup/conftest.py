@@ -1,7 +1,7 @@
 """Fixtures of the backup host tests: the lab with roles/backup applied (bucket, vault secrets, first backup).
 
 `make test` runs tests/backup/test_backup_converge.py before the baseline (so the HOST-BKP checks see a
-converged host), then the whole of tests/backup after it (the converge again: it must change nothing).
+converged host, and a re-run must change nothing), then test_backup_lab.py (the fault tests) after it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """roles/backup on the lab's commune servers: converged, a first backup taken, and a re-run changes nothing.
 
-`make test` runs this file before the baseline suite (which verifies HOST-BKP-* on the converged hosts).
+`make test` runs this file before the baseline suite (which verifies HOST-BKP-* on the converged hosts),
+and test_backup_lab.py after it.
 """
 
 from __future__ import annotations
