@@ -185,7 +185,7 @@ class Lab:
         while True:
             self._wait_for_ssh(state, name, timeout)
             try:
-                proc = self.ssh(state, name, "systemctl is-system-running --wait", timeout=timeout + 60)
+                proc = self.ssh(state, name, "systemctl is-system-running --wait", timeout=3 * timeout)
                 status = proc.stdout.strip() or proc.stderr.strip()
             except subprocess.TimeoutExpired:
                 status = "starting (timed out)"
