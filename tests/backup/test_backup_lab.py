@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -81,6 +82,11 @@ def test_damage_then_recover_is_identical(server: Server, seeded: dict[str, Any]
     assert {p: now.get(p) for p in ours} == {p: manifest["files"][p]["sha256"] for p in ours}
     assert server.table_sums(database) == manifest["databases"][database]["tables"]
     assert server.psql(database, f"SELECT count(*) FROM {TABLE}").strip() == "20000"
+    # the recreated database keeps its owner and its privileges: PUBLIC still cannot connect
+    acl_sql = f"SELECT datacl::text FROM pg_database WHERE datname = '{database}'"
+    acl = server.psql("postgres", acl_sql).strip()
+    assert acl, "default privileges: PUBLIC can connect"
+    assert not re.search(r"[{,]=[A-Za-z]*c", acl), acl
 
 
 def test_killed_backup_then_next_run_succeeds_and_check_is_clean(
