@@ -102,7 +102,8 @@ def test_killed_backup_then_next_run_succeeds_and_check_is_clean(
             time.sleep(0.1)
         else:
             pytest.fail("restic backup never started")
-        time.sleep(2)
+        # restic takes its repository lock first: kill soon, before a fast run could finish on its own
+        time.sleep(0.5)
         server.ok("systemctl kill --signal=SIGKILL jamaa-backup.service")
         for _ in range(50):
             state = server.sh("systemctl is-active jamaa-backup.service").stdout.strip()
