@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -332,31 +333,15 @@ class CommuneServers(pulumi.ComponentResource):
             opts=child(self),
         )
 
-    def _ingress(
-        self,
-        group: aws.ec2.SecurityGroup,
-        label: str,
-        port: int,
-        *,
-        what: str,
-        cidr: str | None = None,
-        peer: pulumi.Input[str] | None = None,
-    ) -> None:
-        aws.vpc.SecurityGroupIngressRule(
-            self._tenancy.name(label),
-            security_group_id=group.id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            cidr_ipv4=cidr,
-            referenced_security_group_id=peer,
-            description=what,
-            tags=self._tenancy.tags(self._tenancy.name(label)),
-            opts=child(self),
-        )
+    def _ingress(self, group: aws.ec2.SecurityGroup, label: str, port: int, **peer: Any) -> None:
+        self._rule(aws.vpc.SecurityGroupIngressRule, group, label, port, **peer)
 
-    def _egress(
+    def _egress(self, group: aws.ec2.SecurityGroup, label: str, port: int, **peer: Any) -> None:
+        self._rule(aws.vpc.SecurityGroupEgressRule, group, label, port, **peer)
+
+    def _rule(
         self,
+        resource: Any,
         group: aws.ec2.SecurityGroup,
         label: str,
         port: int,
@@ -365,7 +350,8 @@ class CommuneServers(pulumi.ComponentResource):
         cidr: str | None = None,
         peer: pulumi.Input[str] | None = None,
     ) -> None:
-        aws.vpc.SecurityGroupEgressRule(
+        """One TCP port, to or from a CIDR or a peer security group (ingress and egress alike)."""
+        resource(
             self._tenancy.name(label),
             security_group_id=group.id,
             ip_protocol="tcp",
