@@ -37,6 +37,8 @@ from typing import Any
 
 import yaml
 
+from jamaa.lab.system import ensure_inotify_instances
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / ".venv" / "bin"
 FLEET = 1500  # communes: one server each is the upper bound (most share a regional pool)
@@ -287,19 +289,6 @@ def bench_size(environments: Path, size: int, forks: int, out: Path) -> dict[str
     return row
 
 
-def ensure_inotify(instances: int = 1024) -> None:
-    """Every container's systemd takes inotify instances; Debian's default of 128 per user stops a boot
-    at about the 20th container ("Failed to allocate manager object"). Raise it (a runtime setting)."""
-    path = Path("/proc/sys/fs/inotify/max_user_instances")
-    current = int(path.read_text())
-    if current < instances:
-        path.write_text(f"{instances}\n")
-        print(
-            f"fs.inotify.max_user_instances: {current} -> {instances} (one per container's systemd)",
-            flush=True,
-        )
-
-
 def bench_size_standalone(environments: Path, size: int, forks: int, out: Path) -> dict[str, Any]:
     """The same measurements on standalone containers of the lab's image (the lab itself is busy)."""
     from standalone_fleet import Fleet
@@ -544,8 +533,6 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     global RECONVERGE
     RECONVERGE = not args.no_reconverge
-    if not args.skip_lab:
-        ensure_inotify()
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "mem_available_mb": round(mem_available_mb())}
     }
@@ -554,6 +541,9 @@ def main() -> int:
         if os.geteuid() != 0:
             print("scale_bench: the lab needs root", file=sys.stderr)
             return 2
+        raised_from = ensure_inotify_instances(max(sizes))
+        if raised_from is not None:
+            print(f"fs.inotify.max_user_instances raised from {raised_from}", flush=True)
         if not args.standalone and lab_is_up():
             print(
                 "scale_bench: a lab is up; refusing to take it down under someone's feet "

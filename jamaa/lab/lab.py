@@ -27,6 +27,7 @@ from jamaa.lab.system import (
     LabError,
     cache_dir,
     delete_netns,
+    ensure_inotify_instances,
     kill_all,
     lab_netns,
     locked,
@@ -95,6 +96,10 @@ class Lab:
                 self.note("cleaning up what a previous lab left behind")
                 self._teardown()
             images = ImageBuilder(profile, cache_dir(), note=self.note).ensure()
+            containers = len(profile.hosts) - len(profile.vms)
+            raised_from = ensure_inotify_instances(containers)
+            if raised_from is not None:
+                self.note(f"fs.inotify.max_user_instances raised from {raised_from} for {containers} hosts")
             try:
                 state, host_seconds = self._start(profile, images)
             except BaseException as error:

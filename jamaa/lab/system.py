@@ -48,6 +48,23 @@ def require_root(what: str) -> None:
         raise LabError(f"{what}: needs root (network namespaces, mounts, systemd-nspawn)")
 
 
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+INOTIFY_PER_CONTAINER = 16  # a container's systemd, journald, udev and logind each hold some
+INOTIFY_FLOOR = 1024
+
+
+def ensure_inotify_instances(containers: int) -> int | None:
+    """Raise fs.inotify.max_user_instances (a runtime setting) so every container's systemd can start:
+    all of them run as root on the host, and Debian's default of 128 stops a boot at about the 20th
+    container ("Failed to allocate manager object"). Returns the previous value when it was raised."""
+    wanted = max(INOTIFY_FLOOR, INOTIFY_PER_CONTAINER * containers)
+    current = int(INOTIFY_INSTANCES.read_text())
+    if current >= wanted:
+        return None
+    INOTIFY_INSTANCES.write_text(f"{wanted}\n")
+    return current
+
+
 def require_tools(tools: Sequence[str]) -> None:
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:

@@ -300,3 +300,19 @@ def test_generated_inventory_carries_the_environment_vars(tmp_path: Path) -> Non
     assert not (generated / "host_vars").exists()  # only what the environment has
     remove_generated(generated)
     assert sorted(p.name for p in generated.iterdir()) == []
+
+
+def test_inotify_instances_are_raised_for_many_containers_and_never_lowered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jamaa.lab import system
+
+    setting = tmp_path / "max_user_instances"
+    monkeypatch.setattr(system, "INOTIFY_INSTANCES", setting)
+    setting.write_text("128\n")
+    assert system.ensure_inotify_instances(3) == 128
+    assert int(setting.read_text()) == system.INOTIFY_FLOOR
+    assert system.ensure_inotify_instances(200) == system.INOTIFY_FLOOR
+    assert int(setting.read_text()) == 200 * system.INOTIFY_PER_CONTAINER
+    assert system.ensure_inotify_instances(3) is None  # already enough: left as it is
+    assert int(setting.read_text()) == 200 * system.INOTIFY_PER_CONTAINER

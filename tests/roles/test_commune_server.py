@@ -247,6 +247,8 @@ def test_a_wrong_management_range_is_rolled_back_and_the_host_stays_reachable(
     assert after.stdout == before.stdout, f"ruleset not restored:\n{before.stdout}\n---\n{after.stdout}"
     log = lab.ssh(container, "journalctl -t jamaa --no-pager -q | tail -n 5")
     assert "nftables ruleset rolled back" in log.stdout
+    leftovers = lab.ssh(container, "ls /var/lib/jamaa/nftables.previous /etc/nftables.conf.*~ 2>/dev/null")
+    assert not leftovers.stdout.strip(), f"the rollback left copies behind: {leftovers.stdout}"
     again = playbook(lab, "-l", container, "--tags", "firewall", timeout=900)
     assert again.rc == 0 and again.recap[container]["changed"] == 0, again.changed_tasks() or tail(again)
 

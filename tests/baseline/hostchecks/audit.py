@@ -15,7 +15,8 @@ from hostchecks import HostContext, active_enabled, cached, check, installed, mo
 # control → (watched paths, b64 syscalls, extra text a syscall rule must carry)
 RULES: dict[str, tuple[list[str], list[str], str]] = {
     "HOST-AUDIT-007": (["/etc/sudoers", "/etc/sudoers.d"], [], ""),
-    "HOST-AUDIT-008": ([], ["execve"], "euid!=uid"),
+    # auditctl -l may print the field comparison either way round
+    "HOST-AUDIT-008": ([], ["execve"], "euid!=uid|uid!=euid"),
     "HOST-AUDIT-010": (["/etc/localtime"], ["adjtimex", "settimeofday", "clock_settime"], ""),
     "HOST-AUDIT-011": (["/etc/issue", "/etc/issue.net", "/etc/hosts"], ["sethostname", "setdomainname"], ""),
     "HOST-AUDIT-013": ([], ["open", "openat", "creat", "truncate", "ftruncate"], "exit=-EACCES"),
@@ -54,7 +55,7 @@ def watched(rules: list[str], path: str) -> bool:
 
 def syscall_audited(rules: list[str], name: str, extra: str) -> bool:
     for rule in rules:
-        if "arch=b64" not in rule or (extra and extra not in rule):
+        if "arch=b64" not in rule or (extra and not any(e in rule for e in extra.split("|"))):
             continue
         match = re.search(r"-S (\S+)", rule)
         if match and name in match.group(1).split(","):

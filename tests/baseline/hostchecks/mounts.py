@@ -9,9 +9,11 @@ from hostchecks import HostContext, check, run_ok
 
 
 def options(host: Any, target: str) -> tuple[str, set[str]]:
-    out = host.run(f"findmnt -n -o FSTYPE,OPTIONS --target {target} --mountpoint {target}")
+    # --mountpoint alone: findmnt refuses it together with --target (mutually exclusive)
+    out = host.run(f"findmnt -n -o FSTYPE,OPTIONS --mountpoint {target}")
     assert out.rc == 0 and out.stdout.strip(), f"{target} is not a separate mount"
-    fstype, opts = out.stdout.split()[:2]
+    # the last line is the mount on top, the one processes see when something is over-mounted
+    fstype, opts = out.stdout.strip().splitlines()[-1].split()[:2]
     return fstype, set(opts.split(","))
 
 
