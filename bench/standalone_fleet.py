@@ -207,7 +207,7 @@ class Fleet:
         for i, c in enumerate(self.containers):
             commune = communes[i % len(communes)]
             lines.append(
-                f"{c.name} ansible_host=127.0.0.1 ansible_port={c.port} jamaa_lan_ip=10.0.2.15 "
+                f"{c.name} ansible_host=127.0.0.1 ansible_port={c.port} jamaa_lan_ip=10.0.2.100 "
                 f"jamaa_host_kind=container jamaa_host_role=commune_server jamaa_communes='[\"{commune}\"]'"
             )
         lines += [

@@ -145,6 +145,17 @@ def test_an_unknown_choice_fails_fast_too(lab: Any, container: str) -> None:
     assert run.recap[container]["changed"] == 0, f"changes before the check: {run.changed_tasks()}"
 
 
+def test_an_exporter_address_the_host_does_not_have_fails_before_any_change(
+    second_run: dict[str, Run], lab: Any, container: str
+) -> None:
+    run = playbook(
+        lab, "-l", container, "--tags", "monitoring", "-e", "monitoring_listen_address=10.0.2.15", timeout=600
+    )
+    assert run.rc != 0, tail(run)
+    assert f"monitoring_listen_address 10.0.2.15 is not an address of {container}" in run.output, tail(run)
+    assert run.recap[container]["changed"] == 0, f"changes before the check: {run.changed_tasks()}"
+
+
 LIMITS = {"containers": "commune_servers:&containers", "vm": "commune_servers:&vms"}
 
 
