@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hostchecks import HostContext, check, csv_subset, mode_at_most, run_ok, setting, sshd, sshd_one
+from hostchecks import Check, HostContext, check, csv_subset, mode_at_most, run_ok, setting, sshd, sshd_one
 
 STRONG_CIPHERS = {
     "chacha20-poly1305@openssh.com",
@@ -45,6 +45,33 @@ def _is(host: Any, ctx: HostContext, key: str, expected: str) -> None:
     assert value.lower() == expected, f"sshd -T: {key} {value} (expected {expected})"
 
 
+# control → (sshd -T key, the only accepted value): one setting read from the daemon itself
+SSHD_SETTINGS: dict[str, tuple[str, str]] = {
+    "HOST-SSH-003": ("passwordauthentication", "no"),
+    "HOST-SSH-010": ("gssapiauthentication", "no"),
+    "HOST-SSH-011": ("hostbasedauthentication", "no"),
+    "HOST-SSH-012": ("ignorerhosts", "yes"),
+    "HOST-SSH-020": ("permitemptypasswords", "no"),
+    "HOST-SSH-021": ("permitrootlogin", "no"),
+    "HOST-SSH-022": ("permituserenvironment", "no"),
+    "HOST-SSH-023": ("usepam", "yes"),
+    "HOST-SSH-024": ("kbdinteractiveauthentication", "no"),
+    "HOST-SSH-027": ("strictmodes", "yes"),
+    "HOST-SSH-028": ("compression", "no"),
+}
+
+
+def _setting(key: str, expected: str) -> Check:
+    def verify(host: Any, ctx: HostContext) -> None:
+        _is(host, ctx, key, expected)
+
+    return verify
+
+
+for _control, (_key, _expected) in SSHD_SETTINGS.items():
+    check(_control)(_setting(_key, _expected))
+
+
 def _config_files(host: Any) -> list[str]:
     out = run_ok(host, "find /etc/ssh/sshd_config /etc/ssh/sshd_config.d -maxdepth 1 -type f 2>/dev/null")
     return sorted(out.split())
@@ -62,11 +89,6 @@ def private_host_keys(host: Any, ctx: HostContext) -> None:
     assert keys, "sshd -T lists no HostKey"
     for path in keys:
         mode_at_most(host, path, 0o600, group=None)
-
-
-@check("HOST-SSH-003")
-def no_password(host: Any, ctx: HostContext) -> None:
-    _is(host, ctx, "passwordauthentication", "no")
 
 
 @check("HOST-SSH-004")
@@ -115,21 +137,6 @@ def no_forwarding(host: Any, ctx: HostContext) -> None:
         _is(host, ctx, key, "no")
 
 
-@check("HOST-SSH-010")
-def no_gssapi(host: Any, ctx: HostContext) -> None:
-    _is(host, ctx, "gssapiauthentication", "no")
-
-
-@check("HOST-SSH-011")
-def no_hostbased(host: Any, ctx: HostContext) -> None:
-    _is(host, ctx, "hostbasedauthentication", "no")
-
-
-@check("HOST-SSH-012")
-def ignore_rhosts(host: Any, ctx: HostContext) -> None:
-    _is(host, ctx, "ignorerhosts", "yes")
-
-
 @check("HOST-SSH-013")
 def kex(host: Any, ctx: HostContext) -> None:
     csv_subset(sshd_one(host, ctx, "kexalgorithms"), STRONG_KEX, "key exchange algorithms")
@@ -171,31 +178,6 @@ def max_startups(host: Any, ctx: HostContext) -> None:
     assert start <= 10 and rate >= 30 and full <= 60, f"MaxStartups {value} (at most 10:30:60)"
 
 
-@check("HOST-SSH-020")
-def no_empty_passwords(host: Any, ctx: HostContext) -> None:
-    _is(host, ctx, "permitemptypasswords", "no")
-
-
-@check("HOST-SSH-021")
-def no_root_login(host: Any, ctx: HostContext) -> None:
-    _is(host, ctx, "permitrootlogin", "no")
-
-
-@check("HOST-SSH-022")
-def no_user_environment(host: Any, ctx: HostContext) -> None:
-    _is(host, ctx, "permituserenvironment", "no")
-
-
-@check("HOST-SSH-023")
-def use_pam(host: Any, ctx: HostContext) -> None:
-    _is(host, ctx, "usepam", "yes")
-
-
-@check("HOST-SSH-024")
-def no_keyboard_interactive(host: Any, ctx: HostContext) -> None:
-    _is(host, ctx, "kbdinteractiveauthentication", "no")
-
-
 @check("HOST-SSH-025")
 def host_key_types(host: Any, ctx: HostContext) -> None:
     csv_subset(sshd_one(host, ctx, "hostkeyalgorithms"), HOST_KEY_ALGORITHMS, "host key algorithms")
@@ -207,16 +189,6 @@ def host_key_types(host: Any, ctx: HostContext) -> None:
 def moduli(host: Any, ctx: HostContext) -> None:
     out = run_ok(host, "awk '$1 !~ /^#/ && NF >= 5 && $5 < 3071 {n++} END {print n+0}' /etc/ssh/moduli")
     assert int(out) == 0, f"/etc/ssh/moduli has {out.strip()} groups smaller than 3072 bits"
-
-
-@check("HOST-SSH-027")
-def strict_modes(host: Any, ctx: HostContext) -> None:
-    _is(host, ctx, "strictmodes", "yes")
-
-
-@check("HOST-SSH-028")
-def no_compression(host: Any, ctx: HostContext) -> None:
-    _is(host, ctx, "compression", "no")
 
 
 @check("HOST-SSH-029")
