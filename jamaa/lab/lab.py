@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -331,6 +332,23 @@ class LabHandle:
         return run(
             ["ssh", "-F", self.ssh_config, "-o", "BatchMode=yes", host, command], check=False, timeout=timeout
         )
+
+    def converge_site(self, log: Path) -> int:
+        """Run playbooks/site.yml on the lab's inventory (output to `log`); its exit status."""
+        repo = self.environments.resolve().parent  # ansible.cfg and playbooks/ sit beside environments/
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as out:
+            return subprocess.call(
+                [
+                    str(Path(sys.executable).parent / "ansible-playbook"),
+                    "-i",
+                    str(self.environments / "lab"),
+                    str(repo / "playbooks" / "site.yml"),
+                ],
+                cwd=repo,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
 
 def handle(state: LabState, profile: Profile) -> LabHandle:

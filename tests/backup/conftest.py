@@ -7,9 +7,6 @@ converged host, and a re-run must change nothing), then test_backup_lab.py (the 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,19 +40,7 @@ def backups(lab: Any) -> Converged | None:
     """
     if not _site_converged(lab):
         log = OUT / "site.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("w") as out:
-            code = subprocess.call(
-                [
-                    str(Path(sys.executable).parent / "ansible-playbook"),
-                    "-i",
-                    "environments/lab",
-                    "playbooks/site.yml",
-                ],
-                cwd=REPO,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        code = lab.converge_site(log)
         if code != 0:
             pytest.fail(f"site.yml failed on the lab (exit {code}, see {log})", pytrace=False)
     if _ready(lab):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +29,7 @@ def converged_lab(lab: Any) -> Any:
     missing = _converged(lab)
     if missing:
         log = REPO / "out" / "verify" / "converge.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("w") as out:
-            code = subprocess.call(
-                [
-                    str(Path(sys.executable).parent / "ansible-playbook"),
-                    "-i",
-                    "environments/lab",
-                    "playbooks/site.yml",
-                ],
-                cwd=REPO,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        code = lab.converge_site(log)
         if code != 0:
             pytest.fail(f"site.yml failed on the lab (exit {code}, see {log})", pytrace=False)
     return lab
