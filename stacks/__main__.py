@@ -15,10 +15,18 @@ from tenancy.backup import BackupArgs, BackupPlans
 from tenancy.budgets import Budgets, BudgetsArgs
 from tenancy.context import Tenancy, make_provider
 from tenancy.database import Database, DatabaseArgs
+from tenancy.host_backups import BackupServer, HostBackups, HostBackupsArgs
 from tenancy.keys import KeysArgs, TenancyKeys
 from tenancy.network import NetworkArgs, TenancyNetwork, slice_index, tier_block
 from tenancy.offices import OfficesArgs, OfficeSite, OfficeVpn
-from tenancy.servers import CommuneServers, DedicatedServer, ServersArgs
+from tenancy.servers import (
+    CommuneServers,
+    DedicatedServer,
+    RolePolicy,
+    ServersArgs,
+    dedicated_server_name,
+    shared_server_name,
+)
 
 from jamaa.config import load_environments
 
@@ -150,6 +158,33 @@ BackupPlans(
     opts=in_primary,
 )
 
+# The servers' restic repositories (roles/backup): one locked bucket, one prefix per server. The
+# retention covers the longest any server's data class keeps its backups (never under its floor).
+server_classes = {archive_class or "personal", *(d.data_class for d in dedicated.values())}
+host_backups_class = max(server_classes, key=national.retention_floor)
+host_backups = HostBackups(
+    tenancy,
+    HostBackupsArgs(
+        data_class=host_backups_class,
+        kms_key_arn=key_arn,
+        kms_key_alias=keys.alias,
+        access_log_bucket=audit.access_logs.name,
+        lock_mode=environment.backup_vault_lock_mode,
+        retention_days=max(
+            max(national.retention_floor(c), environment.backup_retention_days.get(c, 0))
+            for c in server_classes
+        ),
+        servers=[
+            BackupServer("shared", shared_server_name(tenancy)),
+            *(
+                BackupServer(commune, dedicated_server_name(tenancy, commune), commune)
+                for commune in sorted(dedicated)
+            ),
+        ],
+    ),
+    opts=in_primary,
+)
+
 servers = CommuneServers(
     tenancy,
     ServersArgs(
@@ -178,6 +213,10 @@ servers = CommuneServers(
             )
             for commune, entry in sorted(dedicated.items())
         ],
+        role_policies={
+            role: [RolePolicy("host-backups", host_backups.policy_arn(role), policy)]
+            for role, policy in host_backups.policies.items()
+        },
     ),
     opts=in_primary,
 )
@@ -222,3 +261,4 @@ pulumi.export("vpc_cidr", str(region_cidr))
 pulumi.export("audit_bucket", audit.audit_bucket.name)
 if archive is not None:
     pulumi.export("archive_bucket", archive.bucket.name)
+pulumi.export("host_backups_bucket", host_backups.bucket.name)

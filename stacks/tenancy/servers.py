@@ -20,6 +20,31 @@ SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 MANAGEMENT_PORTS = (22, 9100)  # SSH for Ansible over the national network, node exporter
 
 
+def shared_server_name(tenancy: Tenancy) -> str:
+    """The Name tag of the shared pool's instances (the inventory host name)."""
+    return tenancy.name("shared-server")
+
+
+def dedicated_server_name(tenancy: Tenancy, commune: str) -> str:
+    """The Name tag of a commune's dedicated instance (the inventory host name)."""
+    return tenancy.name("server", commune)
+
+
+def server_role_name(tenancy: Tenancy, who: str) -> str:
+    """The instance role of a server kind: `shared` (the pool) or a dedicated commune id."""
+    return tenancy.name("server", who)
+
+
+@dataclass(frozen=True)
+class RolePolicy:
+    """One more managed policy for a server role: attached as `server-role-<who>-<label>`, after
+    `resource` (the policy itself, whose ARN is known offline from its name) exists."""
+
+    label: str
+    arn: pulumi.Input[str]
+    resource: pulumi.Resource | None = None
+
+
 @dataclass
 class DedicatedServer:
     commune: str
@@ -47,6 +72,8 @@ class ServersArgs:
     domain: str
     deletion_protection: bool
     dedicated: list[DedicatedServer] = field(default_factory=list)
+    # "shared" or a dedicated commune → further policies of that server role (e.g. host backups)
+    role_policies: dict[str, list[RolePolicy]] = field(default_factory=dict)
 
 
 class CommuneServers(pulumi.ComponentResource):
@@ -118,7 +145,7 @@ class CommuneServers(pulumi.ComponentResource):
             monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
             tag_specifications=[
                 aws.ec2.LaunchTemplateTagSpecificationArgs(
-                    resource_type=kind, tags=tenancy.tags(name("shared-server"), args.data_class)
+                    resource_type=kind, tags=tenancy.tags(shared_server_name(tenancy), args.data_class)
                 )
                 for kind in ("instance", "volume")
             ],
@@ -190,7 +217,7 @@ class CommuneServers(pulumi.ComponentResource):
                 aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=True)
                 for key, value in {
                     **tenancy.default_tags(),
-                    **tenancy.tags(name("shared-server"), args.data_class),
+                    **tenancy.tags(shared_server_name(tenancy), args.data_class),
                 }.items()
             ],
             opts=child(self),
@@ -217,7 +244,7 @@ class CommuneServers(pulumi.ComponentResource):
             profile = self._instance_role(
                 server.commune, server.archive_policy_arn, server.archive_policy, server.commune
             )
-            instance_name = name("server", server.commune)
+            instance_name = dedicated_server_name(tenancy, server.commune)
             tags = tenancy.tags(instance_name, server.data_class, server.commune)
             self.dedicated[server.commune] = aws.ec2.Instance(
                 instance_name,
@@ -309,21 +336,21 @@ class CommuneServers(pulumi.ComponentResource):
         tenancy, name = self._tenancy, self._tenancy.name
         role = aws.iam.Role(
             name("server-role", who),
-            name=name("server", who),
+            name=server_role_name(tenancy, who),
             assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
             tags=tenancy.tags(name("server-role", who), commune=commune),
             opts=child(self),
         )
-        for label, arn in (("ssm", SSM_CORE), ("archive", archive_policy_arn)):
-            if arn is None:
-                continue
+        attached = [RolePolicy("ssm", SSM_CORE)]
+        if archive_policy_arn is not None:
+            attached.append(RolePolicy("archive", archive_policy_arn, archive_policy))
+        attached += self._args.role_policies.get(who, [])
+        for policy in attached:
             aws.iam.RolePolicyAttachment(
-                name("server-role", who, label),
+                name("server-role", who, policy.label),
                 role=role.name,
-                policy_arn=arn,
-                opts=child(
-                    self, depends_on=[archive_policy] if archive_policy and label == "archive" else []
-                ),
+                policy_arn=policy.arn,
+                opts=child(self, depends_on=[policy.resource] if policy.resource else []),
             )
         return aws.iam.InstanceProfile(
             name("server-profile", who),

@@ -46,7 +46,16 @@ def test_every_default_is_prefixed_and_documented_in_argument_specs() -> None:
         assert spec.get("description"), f"{name}: no description"
     for secret in ("backup_restic_password", "backup_s3_access_key_id", "backup_s3_secret_access_key"):
         assert secret not in defaults, f"{secret} must come from the environment's vault, never a default"
-        assert options[secret].get("no_log") is True and options[secret].get("required") is True
+        assert options[secret].get("no_log") is True
+    assert options["backup_restic_password"].get("required") is True
+    # The key pair is optional only for the instance role (EC2); tasks/main.yml asserts it otherwise.
+    assert defaults["backup_s3_use_instance_role"] is False
+    for key in ("backup_s3_access_key_id", "backup_s3_secret_access_key"):
+        assert options[key].get("required") is False
+        assert (
+            f"backup_s3_use_instance_role | bool or {key} is defined"
+            in (ROLE / "tasks" / "main.yml").read_text()
+        )
 
 
 def test_tasks_name_their_control_and_carry_its_tag() -> None:
