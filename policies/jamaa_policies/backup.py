@@ -1,10 +1,12 @@
 # ruff: noqa: E501  (policy descriptions, remediation steps and messages read better unwrapped)
 """AWS Backup: locked, encrypted vaults; retention floors per data class; a copy in the DR region;
-every stateful resource selected."""
+every stateful resource selected. Host backups: the servers' restic bucket is locked and no grant lets
+anyone remove a stored version."""
 
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -14,6 +16,7 @@ from jamaa_policies.framework import (
     Deferred,
     StackIndex,
     as_list,
+    bucket_identifiers,
     covered,
     data_class_of,
     environment_of,
@@ -21,11 +24,14 @@ from jamaa_policies.framework import (
     known_or_none,
     label,
     number,
+    policy_document,
     resource_policy,
     stack_policy,
+    statements,
     string_list,
     tag_knobs,
     tags_of,
+    truthy,
 )
 from jamaa_policies.settings import Settings
 
@@ -33,6 +39,18 @@ VAULT = "aws:backup/vault:Vault"
 VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
 PLAN = "aws:backup/plan:Plan"
 SELECTION = "aws:backup/selection:Selection"
+S3_BUCKET = "aws:s3/bucket:Bucket"
+OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+IAM_POLICY = "aws:iam/policy:Policy"
+ROLE = "aws:iam/role:Role"
+INLINE_POLICIES = (
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/userPolicy:UserPolicy",
+    "aws:iam/groupPolicy:GroupPolicy",
+)
+WILDCARDS = re.compile(r"[*?]")
 
 
 def _vault_identifiers(vault: PolicyResource) -> Iterator[Any]:
@@ -296,3 +314,259 @@ def stateful_selected(args: StackValidationArgs, report: ReportViolation, config
 
         later.attempt(check)
     later.finish()
+
+
+# --- host backups: the servers' restic bucket is immutable against the servers --------------------
+# The bucket holding the commune servers' restic repositories has Object Lock with a default retention of
+# at least its data class's floor (compliance mode where the environment's backup vaults are
+# compliance-locked), and no policy of the stack lets anyone remove a stored version or bypass governance
+# retention on it, while every identity policy that grants access to it denies both explicitly (a Deny,
+# which no later Allow can lift).
+
+
+def _which(settings: Settings) -> dict[str, dict[str, Any]]:
+    return {
+        "name_patterns": string_list(
+            ["host-backups"],
+            "A bucket whose logical or physical name contains one of these holds the servers' backups.",
+        ),
+        "purpose_tag": {"type": "string", "default": "jamaa:purpose", "description": "Purpose tag key."},
+        "purposes": string_list(["host-backups"], "Purpose tag values of host-backups buckets."),
+    }
+
+
+def _is_host_backups(bucket: PolicyResource, config: Mapping[str, Any]) -> bool:
+    if tags_of(bucket).get(config["purpose_tag"]) in config["purposes"]:
+        return True
+    names = [bucket.name.lower(), str(known_or_none(bucket.props, "bucket") or "").lower()]
+    return any(p.lower() in n for p in config["name_patterns"] for n in names)
+
+
+def _host_backups(index: StackIndex, config: Mapping[str, Any]) -> list[PolicyResource]:
+    return [b for b in index.of_type(S3_BUCKET) if _is_host_backups(b, config)]
+
+
+# --- Object Lock -------------------------------------------------------------------------------
+
+
+@stack_policy(
+    name="backup-host-bucket-object-lock",
+    family="backup",
+    description="The servers' host-backups bucket is versioned and has Object Lock with a default retention of at least its data class's floor (compliance mode where backup vaults are compliance-locked).",
+    severity="critical",
+    controls=["CLD-BKP-006"],
+    remediation=(
+        "Create the bucket with objectLockEnabled=true, an aws.s3.BucketVersioning (Enabled) and an "
+        "aws.s3.BucketObjectLockConfiguration whose defaultRetention is COMPLIANCE in prod and at least the "
+        "data class's retention floor (stacks/tenancy/host_backups.py does)."
+    ),
+    config=lambda s: {
+        **tag_knobs(s),
+        **_which(s),
+        "compliance_mode_environments": string_list(
+            s.environments_where("backup_vault_lock_mode", "compliance"),
+            "Environments where the host-backups bucket's default retention must be in COMPLIANCE mode.",
+        ),
+        "retention_floor_days": {
+            "type": "object",
+            "additionalProperties": {"type": "integer", "minimum": 1},
+            "default": {c: s.retention_floor_days[c] for c in s.aws_data_classes},
+            "description": "Retention floor per data class, in days (national.yaml).",
+        },
+    },
+)
+def host_bucket_object_lock(
+    args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]
+) -> None:
+    index = StackIndex(args.resources)
+    locks = index.of_type(OBJECT_LOCK)
+    versionings = index.of_type(VERSIONING)
+    floors: Mapping[str, int] = config["retention_floor_days"]
+    buckets = _host_backups(index, config)
+    if not buckets:
+        args.not_applicable("the stack has no host-backups bucket")
+    later = Deferred()
+    for bucket in buckets:
+
+        def check(bucket: PolicyResource = bucket) -> None:
+            if not truthy(bucket.props.get("objectLockEnabled")):
+                report(
+                    f"{label(bucket)} holds the servers' backups without objectLockEnabled: a compromised server can destroy them.",
+                    bucket.urn,
+                )
+                return
+            statuses = [
+                get_path(v.props, "versioningConfiguration", "status")
+                for v in covered(index, bucket, versionings, "bucket", bucket_identifiers)
+            ]
+            if "Enabled" not in statuses:
+                report(f"{label(bucket)} holds the servers' backups without versioning enabled.", bucket.urn)
+            found = covered(index, bucket, locks, "bucket", bucket_identifiers)
+            retentions = [get_path(lock.props, "rule", "defaultRetention") for lock in found]
+            retentions = [r for r in retentions if r is not None]
+            if not retentions:
+                report(f"{label(bucket)} has Object Lock but no default retention rule.", bucket.urn)
+                return
+            if environment_of(bucket, config) in config["compliance_mode_environments"] and not any(
+                r.get("mode") == "COMPLIANCE" for r in retentions
+            ):
+                modes = sorted(str(r.get("mode")) for r in retentions)
+                report(
+                    f"{label(bucket)}: default retention mode {modes} must be COMPLIANCE in this environment.",
+                    bucket.urn,
+                )
+            data_class = data_class_of(bucket, config)
+            if data_class not in floors:
+                report(
+                    f"{label(bucket)}: data class {data_class!r} has no retention floor in AWS.", bucket.urn
+                )
+                return
+            days = max(
+                int(r["days"]) if r.get("days") is not None else int(r.get("years") or 0) * 365
+                for r in retentions
+            )
+            if days < int(floors[data_class]):
+                report(
+                    f"{label(bucket)}: default retention {number(days)} days is under the {data_class} floor of {floors[data_class]} days.",
+                    bucket.urn,
+                )
+
+        later.attempt(check)
+    later.finish()
+
+
+# --- no version removal, by anyone's grant -----------------------------------------------------
+
+
+def _action_matches(patterns: list[str], action: str) -> bool:
+    return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
+
+
+def _grants(statement: Mapping[str, Any], action: str) -> bool:
+    if "NotAction" in statement:
+        return not _action_matches([str(a) for a in as_list(statement.get("NotAction"))], action)
+    return _action_matches([str(a) for a in as_list(statement.get("Action"))], action)
+
+
+def _may_match_objects(pattern: str, bucket: str) -> bool:
+    """Whether a Resource pattern can match some object of the bucket (IAM's `*` crosses `/`)."""
+    objects = f"arn:aws:s3:::{bucket}/"
+    literal = WILDCARDS.split(pattern, 1)[0]
+    if literal == pattern:  # no wildcard: one object (or the bucket)
+        return pattern.startswith(objects) and len(pattern) > len(objects)
+    return literal.startswith(objects) or objects.startswith(literal)
+
+
+def _reaches(statement: Mapping[str, Any], bucket: str, also_bucket: bool = False) -> bool:
+    """Whether the statement applies to some object of the bucket (or, with also_bucket, the bucket)."""
+    if "NotResource" in statement:
+        excluded = [str(r) for r in as_list(statement.get("NotResource"))]
+        return not any(_covers_objects(p, bucket) for p in excluded)
+    for pattern in (str(r) for r in as_list(statement.get("Resource"))):
+        if _may_match_objects(pattern, bucket):
+            return True
+        if also_bucket and fnmatch.fnmatchcase(f"arn:aws:s3:::{bucket}", pattern):
+            return True
+    return False
+
+
+def _covers_objects(pattern: str, bucket: str) -> bool:
+    """Whether a Resource pattern surely matches every object of the bucket (`*`, `…:::bucket/*`, `…:::buck*`)."""
+    if pattern == "*":
+        return True
+    head = pattern[:-1] if pattern.endswith("*") else None
+    return head is not None and not WILDCARDS.search(head) and f"arn:aws:s3:::{bucket}/".startswith(head)
+
+
+def _denies_everywhere(document: Mapping[str, Any], bucket: str, action: str) -> bool:
+    for statement in statements(document):
+        if statement.get("Effect") != "Deny" or statement.get("Condition") or "NotResource" in statement:
+            continue
+        if _grants(statement, action) and any(
+            _covers_objects(str(r), bucket) for r in as_list(statement.get("Resource"))
+        ):
+            return True
+    return False
+
+
+@stack_policy(
+    name="backup-host-bucket-no-version-removal",
+    family="backup",
+    description="No policy of the stack allows removing a stored version of the host-backups bucket or bypassing its governance retention, and every identity policy granting access to the bucket denies both explicitly.",
+    severity="critical",
+    controls=["CLD-BKP-006"],
+    remediation=(
+        "Grant the servers s3:GetObject/PutObject/DeleteObject on their own prefix only, and add a Deny of "
+        "s3:DeleteObjectVersion and s3:BypassGovernanceRetention on arn:aws:s3:::<bucket> and <bucket>/* "
+        "(stacks/tenancy/host_backups.py does)."
+    ),
+    config=lambda s: {
+        **_which(s),
+        "forbidden_actions": string_list(
+            ["s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"],
+            "Actions no grant may give on the host-backups bucket, and every granting policy must deny.",
+        ),
+    },
+)
+def host_bucket_no_version_removal(
+    args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]
+) -> None:
+    index = StackIndex(args.resources)
+    buckets = _host_backups(index, config)
+    if not buckets:
+        args.not_applicable("the stack has no host-backups bucket")
+    names: list[str] = []
+    for bucket in buckets:
+        name = known_or_none(bucket.props, "bucket")
+        if name:
+            names.append(str(name))
+        elif "bucket" not in bucket.props:
+            report(
+                f"{label(bucket)} has no explicit name: the servers' roles cannot derive it and its grants cannot be checked.",
+                bucket.urn,
+            )
+    forbidden = [str(a) for a in config["forbidden_actions"]]
+    later = Deferred()
+    for resource in index.of_type(IAM_POLICY, *INLINE_POLICIES, BUCKET_POLICY, ROLE):
+
+        def check(resource: PolicyResource = resource) -> None:
+            for owner, what, document in _documents_of(resource):
+                if document is None:
+                    continue
+                identity = owner.resource_type != BUCKET_POLICY
+                for name in names:
+                    allows = [s for s in statements(document) if s.get("Effect") == "Allow"]
+                    for statement in allows:
+                        granted = [
+                            a for a in forbidden if _grants(statement, a) and _reaches(statement, name)
+                        ]
+                        if granted:
+                            report(
+                                f"{what}: statement {statement.get('Sid', '(no Sid)')} allows {', '.join(granted)} on s3://{name}: stored backups could be removed.",
+                                owner.urn,
+                            )
+                    if identity and any(_reaches(s, name, also_bucket=True) for s in allows):
+                        missing = [a for a in forbidden if not _denies_everywhere(document, name, a)]
+                        if missing:
+                            report(
+                                f"{what} grants access to s3://{name} without an explicit Deny of {', '.join(missing)} on all its objects.",
+                                owner.urn,
+                            )
+
+        later.attempt(check)
+    later.finish()
+
+
+def _documents_of(resource: PolicyResource) -> Iterator[tuple[PolicyResource, str, Mapping[str, Any] | None]]:
+    """The policy documents a resource carries: (owner, what, document); reading one known only after
+    deployment raises (the policy then cannot be evaluated offline)."""
+    if resource.resource_type == ROLE:
+        for position, inline in enumerate(as_list(resource.props.get("inlinePolicies"))):
+            name = get_path(inline, "name") or f"inlinePolicies[{position}]"
+            yield (
+                resource,
+                f"{label(resource)} inline policy {name}",
+                policy_document(get_path(inline, "policy")),
+            )
+        return
+    yield resource, label(resource), policy_document(resource.props.get("policy"))

@@ -164,6 +164,60 @@ def rule(
     return value
 
 
+# Host backups: the servers' restic bucket (stacks/tenancy/host_backups.py) and a server role's policy.
+HB = "arn:aws:s3:::host-backups-b"
+HB_NEVER = ["s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"]
+HB_OWN_PREFIX = [
+    {
+        "Sid": "ListOwnRepository",
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": HB,
+        "Condition": {"StringLike": {"s3:prefix": ["servers/srv-1/*"]}},
+    },
+    {
+        "Sid": "ReadWriteOwnRepository",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        "Resource": f"{HB}/servers/srv-1/*",
+    },
+]
+HB_DENY = {"Sid": "Never", "Effect": "Deny", "Action": HB_NEVER, "Resource": [HB, f"{HB}/*"]}
+
+
+def host_backups(
+    locked: bool = True, mode: str = "COMPLIANCE", days: int = 400, versioned: bool = True
+) -> list[Res]:
+    resources = [
+        Res(
+            BUCKET,
+            "host-backups",
+            {"bucket": "host-backups-b", "objectLockEnabled": locked, "tags": tags(data_class="personal")},
+        )
+    ]
+    if versioned:
+        resources.append(
+            Res(
+                VERSIONING,
+                "hb-v",
+                {"bucket": "host-backups-b", "versioningConfiguration": {"status": "Enabled"}},
+            )
+        )
+    if locked:
+        resources.append(
+            Res(
+                LOCK,
+                "hb-l",
+                {"bucket": "host-backups-b", "rule": {"defaultRetention": {"mode": mode, "days": days}}},
+            )
+        )
+    return resources
+
+
+def server_policy(*statements: dict[str, Any]) -> Res:
+    return Res(IAM_POLICY, "server-backups", {"policy": doc(*statements)})
+
+
 def prod_stack(*resources: Res) -> list[Res]:
     """Resources under a provider whose default tags say environment prod."""
     prov = Res(
@@ -1116,6 +1170,148 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
             ),
         ],
         "Instance 'db' is not selected by any backup plan",
+    ),
+    # --- host backups (the servers' restic bucket) -----------------------------------------
+    ("backup-host-bucket-object-lock", "locked-compliance", host_backups(), None),
+    ("backup-host-bucket-object-lock", "no-host-backups-bucket", [bucket("docs")], None),
+    (
+        "backup-host-bucket-object-lock",
+        "unlocked",
+        host_backups(locked=False),
+        "holds the servers' backups without objectLockEnabled",
+    ),
+    (
+        "backup-host-bucket-object-lock",
+        "not-versioned",
+        host_backups(versioned=False),
+        "without versioning enabled",
+    ),
+    (
+        "backup-host-bucket-object-lock",
+        "prod-governance",
+        host_backups(mode="GOVERNANCE"),
+        "must be COMPLIANCE",
+    ),
+    (
+        "backup-host-bucket-object-lock",
+        "under-the-floor",
+        host_backups(days=30),
+        "default retention 30 days is under the personal floor of 365 days",
+    ),
+    (
+        "backup-host-bucket-no-version-removal",
+        "own-prefix-and-deny",
+        [*host_backups(), server_policy(*HB_OWN_PREFIX, HB_DENY)],
+        None,
+    ),
+    (
+        "backup-host-bucket-no-version-removal",
+        "other-bucket-only",
+        [*host_backups(), Res(IAM_POLICY, "p", {"policy": doc(SCOPED)})],
+        None,
+    ),
+    (
+        "backup-host-bucket-no-version-removal",
+        "allows-version-removal",
+        [
+            *host_backups(),
+            server_policy(
+                *HB_OWN_PREFIX,
+                {
+                    "Sid": "Oops",
+                    "Effect": "Allow",
+                    "Action": "s3:DeleteObjectVersion",
+                    "Resource": f"{HB}/servers/srv-1/*",
+                },
+                HB_DENY,
+            ),
+        ],
+        "statement Oops allows s3:DeleteObjectVersion on s3://host-backups-b",
+    ),
+    (
+        "backup-host-bucket-no-version-removal",
+        "wildcards",
+        [
+            *host_backups(),
+            Res(
+                IAM_POLICY,
+                "ops",
+                {
+                    "policy": doc(
+                        {"Sid": "Ops", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::host-*"}
+                    )
+                },
+            ),
+        ],
+        "statement Ops allows s3:DeleteObjectVersion, s3:BypassGovernanceRetention on s3://host-backups-b",
+    ),
+    (
+        "backup-host-bucket-no-version-removal",
+        "no-explicit-deny",
+        [*host_backups(), server_policy(*HB_OWN_PREFIX)],
+        "grants access to s3://host-backups-b without an explicit Deny of "
+        "s3:DeleteObjectVersion, s3:BypassGovernanceRetention",
+    ),
+    (
+        "backup-host-bucket-no-version-removal",
+        "deny-on-own-prefix-only",
+        [
+            *host_backups(),
+            server_policy(*HB_OWN_PREFIX, {**HB_DENY, "Resource": f"{HB}/servers/srv-1/*"}),
+        ],
+        "without an explicit Deny of s3:DeleteObjectVersion, s3:BypassGovernanceRetention on all its objects",
+    ),
+    (
+        "backup-host-bucket-no-version-removal",
+        "bucket-policy-grant",
+        [
+            *host_backups(),
+            Res(
+                BPOLICY,
+                "hb-policy",
+                {
+                    "bucket": "host-backups-b",
+                    "policy": doc(
+                        {
+                            "Sid": "Restore",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": "arn:aws:iam::0:role/srv"},
+                            "Action": ["s3:BypassGovernanceRetention"],
+                            "Resource": f"{HB}/*",
+                        }
+                    ),
+                },
+            ),
+        ],
+        "statement Restore allows s3:BypassGovernanceRetention on s3://host-backups-b",
+    ),
+    (
+        "backup-host-bucket-no-version-removal",
+        "role-inline-not-action",
+        [
+            *host_backups(),
+            Res(
+                ROLE,
+                "srv",
+                {
+                    "inlinePolicies": [
+                        {
+                            "name": "all-but-iam",
+                            "policy": doc(
+                                {"Sid": "Broad", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}
+                            ),
+                        }
+                    ]
+                },
+            ),
+        ],
+        "Role 'srv' inline policy all-but-iam: statement Broad allows s3:DeleteObjectVersion",
+    ),
+    (
+        "backup-host-bucket-no-version-removal",
+        "unnamed-bucket",
+        [Res(BUCKET, "host-backups", {"objectLockEnabled": True, "tags": tags()})],
+        "has no explicit name",
     ),
     # --- IAM -----------------------------------------------------------------------------------
     ("iam-no-wildcard-admin-policy", "scoped", [Res(IAM_POLICY, "p", {"policy": doc(SCOPED)})], None),

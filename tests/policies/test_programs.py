@@ -26,6 +26,7 @@ BROKEN = {
     "public-unencrypted-database": {"rds-not-publicly-accessible", "rds-storage-encrypted"},
     "vpc-without-flow-logs": {"vpc-flow-logs"},
     "backups-without-lock": {"backup-vault-lock"},
+    "host-backups-deletable": {"backup-host-bucket-object-lock", "backup-host-bucket-no-version-removal"},
     "sensitive-data-abroad": {"residency-sensitive-not-in-aws", "residency-allowed-region"},
     "personal-data-without-cndp": {"residency-personal-data-cndp", "residency-allowed-region"},
 }
