@@ -32,12 +32,23 @@ class Converged:
 def converge_backups(
     environments: Path = Path("environments"), extra: list[str] | None = None, log: Path | None = None
 ) -> Converged:
+    """playbooks/backup.yml on the lab (its bucket and vault secrets prepared first)."""
+    return _lab_playbook("backup.yml", environments, extra, log)
+
+
+def seed_sample_data(environments: Path = Path("environments"), log: Path | None = None) -> Converged:
+    """playbooks/lab_sample_data.yml: sample commune documents and register tables, written once, so
+    the first backup and the drill of `make lab` verify real content."""
+    return _lab_playbook("lab_sample_data.yml", environments, None, log)
+
+
+def _lab_playbook(playbook: str, environments: Path, extra: list[str] | None, log: Path | None) -> Converged:
     lab = prepare(environments)
     argv = [
         ansible_playbook(),
         "-i",
         str(lab.inventory),
-        str(REPO / "playbooks" / "backup.yml"),
+        str(REPO / "playbooks" / playbook),
         *lab.ansible_args(),
         *(extra or []),
     ]

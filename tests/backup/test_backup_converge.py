@@ -37,3 +37,30 @@ def test_a_second_run_changes_nothing(lab: Any, backups: Any) -> None:
     assert again.returncode == 0, again.output[-2000:]
     changed = {host: n for host, n in again.changed.items() if host in _servers(lab)}
     assert changed and not any(changed.values()), f"re-run changed something: {changed}"
+
+
+def test_lab_sample_records_are_written_once(lab: Any) -> None:
+    from jamaa.drill.converge import seed_sample_data
+
+    first = seed_sample_data(REPO_ENVIRONMENTS, log=OUT / "sample-data.log")
+    assert first.returncode == 0, first.output[-2000:]
+    again = seed_sample_data(REPO_ENVIRONMENTS, log=OUT / "sample-data-again.log")
+    assert again.returncode == 0, again.output[-2000:]
+    changed = {host: n for host, n in again.changed.items() if host in _servers(lab)}
+    assert changed and not any(changed.values()), f"a second seeding changed something: {changed}"
+    for name in _servers(lab):
+        commune = lab.hosts[name].communes[0]
+        files = lab.ssh(name, f"ls /srv/communes/{commune}/registres | grep -c -E '^(acte|scan)-'")
+        assert files.stdout.strip() == "24", f"{name}: {files.stdout} {files.stderr}"
+        rows = lab.ssh(
+            name,
+            f"runuser -u postgres -- psql -XAtq -d commune_{commune} "
+            "-c 'SELECT count(*) FROM registre_demandes'",
+        )
+        assert rows.stdout.strip() == "5000", f"{name}: {rows.stdout} {rows.stderr}"
+        owner = lab.ssh(
+            name,
+            f"runuser -u postgres -- psql -XAtq -d commune_{commune} "
+            "-c \"SELECT tableowner FROM pg_tables WHERE tablename = 'registre_demandes'\"",
+        )
+        assert owner.stdout.strip() == f"commune_{commune}", owner.stdout
