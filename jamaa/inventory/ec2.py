@@ -2,7 +2,13 @@
 
 An instance belongs to the inventory of (region, environment) when it carries
 `jamaa:region=<MA-NN>` and `jamaa:environment=<env>` and is pending or running. Its other tags:
-  Name                 the inventory host name (else the instance id)
+  Name                 the server's name: a dedicated server's inventory host name; all the
+                       instances of a shared pool carry the same one (hostvar jamaa_name_tag)
+  jamaa:host           the inventory host name of a dedicated server (= its Name), set by the
+                       region stack on dedicated instances only; an instance without it (the pool)
+                       is named <Name>-<instance id> (unique, stable for the instance's life), or
+                       its instance id without a Name. The aws_ec2 plugin files
+                       (environments/*/jamaa.aws_ec2.yml) use the same rule.
   jamaa:role           what it plays (default `commune_server`); the group is the role + "s"
   jamaa:commune        the commune(s) it serves, comma- or space-separated (dedicated servers);
                        absent on the region's shared pool
@@ -26,13 +32,15 @@ ROLE = re.compile(r"^[a-z][a-z0-9_-]*$")
 REGION_CODE = re.compile(r"^MA-\d{2}$")
 ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]*$")
 STATES = ("pending", "running")
+HOST_TAG = "jamaa:host"
 
 
 @dataclass(frozen=True)
 class CloudHost:
     """One commune server as EC2 describes it."""
 
-    name: str
+    name: str  # the inventory host name
+    name_tag: str  # the Name tag (else the instance id): a shared pool's instances share it
     instance_id: str
     private_ip: str | None
     availability_zone: str
@@ -59,9 +67,28 @@ def host_from_instance(instance: dict[str, Any], problems: list[str]) -> CloudHo
     tags = _tags(instance)
     before = len(problems)
 
-    name = tags.get("Name") or iid
-    if not HOST_NAME.match(name):
-        problems.append(f"{where}: tag Name: {name!r} is not a usable host name")
+    name_tag = tags.get("Name") or iid
+    if not HOST_NAME.match(name_tag):
+        problems.append(f"{where}: tag Name: {name_tag!r} is not a usable host name")
+    host_tag = tags.get(HOST_TAG, "")
+    if host_tag:
+        name = host_tag
+        if host_tag != name_tag:
+            problems.append(f"{where}: tag {HOST_TAG}: {host_tag!r} differs from tag Name {name_tag!r}")
+        if not tags.get("jamaa:commune"):
+            problems.append(
+                f"{where}: tag {HOST_TAG}: only a dedicated server (tag jamaa:commune) carries it; "
+                "a shared pool's instances would share one host name"
+            )
+    else:
+        name = f"{tags['Name']}-{iid}" if tags.get("Name") else iid
+        if tags.get("jamaa:commune"):
+            problems.append(
+                f"{where}: tag {HOST_TAG}: missing on a dedicated server (tag jamaa:commune); "
+                "the region stack sets it to the Name tag"
+            )
+        elif HOST_NAME.match(name_tag) and not HOST_NAME.match(name):
+            problems.append(f"{where}: tag Name: {name!r} (<Name>-<instance id>) is not a usable host name")
     role = tags.get("jamaa:role", "commune_server").replace("-", "_")
     if not ROLE.match(role):
         problems.append(f"{where}: tag jamaa:role: {role!r} is not a role name")
@@ -79,6 +106,7 @@ def host_from_instance(instance: dict[str, Any], problems: list[str]) -> CloudHo
         return None
     return CloudHost(
         name=name,
+        name_tag=name_tag,
         instance_id=iid,
         private_ip=instance.get("PrivateIpAddress"),
         availability_zone=str(instance.get("Placement", {}).get("AvailabilityZone", "")),

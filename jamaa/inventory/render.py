@@ -55,6 +55,7 @@ def host_vars(host: CloudHost, aws_region: str, connection: Connection = "ssh") 
         "jamaa_environment": host.environment,
         "jamaa_data_class": host.data_class,
         "jamaa_instance_id": host.instance_id,
+        "jamaa_name_tag": host.name_tag,
         "jamaa_availability_zone": host.availability_zone,
         "jamaa_aws_region": aws_region,
     }

@@ -18,10 +18,11 @@ DEBIAN_IMAGE = "resolve:ssm:/aws/service/debian/release/13/latest/amd64"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 MANAGEMENT_PORTS = (22, 9100)  # SSH for Ansible over the national network, node exporter
+HOST_TAG = "jamaa:host"  # a dedicated instance's inventory host name (its Name); never on the pool
 
 
 def shared_server_name(tenancy: Tenancy) -> str:
-    """The Name tag of the shared pool's instances (the inventory host name)."""
+    """The Name tag all the shared pool's instances carry (inventory host names: <Name>-<instance id>)."""
     return tenancy.name("shared-server")
 
 
@@ -265,7 +266,9 @@ class CommuneServers(pulumi.ComponentResource):
                 monitoring=True,
                 disable_api_termination=args.deletion_protection,
                 volume_tags=tags,
-                tags=tags,
+                # jamaa:host: the inventory host name, only on dedicated instances (the aws_ec2 plugin
+                # and `jamaa inventory` name them by it; pool instances become <Name>-<instance id>).
+                tags={**tags, HOST_TAG: instance_name},
                 opts=child(self),
             )
             # Its own target group, reached by its own host name on the shared internal ALB.

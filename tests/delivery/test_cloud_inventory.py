@@ -14,9 +14,13 @@ import yaml
 from typer.testing import CliRunner
 
 from jamaa.cli import app
+from jamaa.errors import ConfigError
 from jamaa.inventory.ec2 import hosts_from_reservations
+from jamaa.inventory.render import host_vars, script_json
 
 REPO = Path(__file__).resolve().parents[2]
+POOL = "ma-06-prod-shared-server"  # the Name tag all the pool's instances carry
+ANFA = "ma-06-prod-server-c1410101"
 runner = CliRunner()
 
 
@@ -39,19 +43,21 @@ def launch(ec2: Any, subnet: str, name: str | None, **tags: str) -> str:
 
 @pytest.fixture
 def fleet(ec2: Any) -> dict[str, str]:
-    """Casablanca-Settat prod: a shared-pool server, a dedicated one (Anfa), and neighbours to leave out."""
+    """Casablanca-Settat prod: two shared-pool instances (one Name, as the pool's launch gives them), a
+    dedicated server (Anfa, with its jamaa:host tag), and neighbours to leave out."""
     vpc = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.6.1.0/24", AvailabilityZone="eu-south-2a")
     sid = subnet["Subnet"]["SubnetId"]
     base = {"jamaa:region": "MA-06", "jamaa:environment": "prod"}
     ids = {
-        "pool": launch(ec2, sid, "ma-06-prod-pool-1", **base, **{"jamaa:data-class": "internal"}),
+        "pool": launch(ec2, sid, POOL, **base, **{"jamaa:data-class": "internal"}),
+        "pool_2": launch(ec2, sid, POOL, **base, **{"jamaa:data-class": "internal"}),
         "anfa": launch(
             ec2,
             sid,
-            "ma-06-prod-c1410101",
+            ANFA,
             **base,
-            **{"jamaa:data-class": "personal", "jamaa:commune": "c1410101"},
+            **{"jamaa:data-class": "personal", "jamaa:commune": "c1410101", "jamaa:host": ANFA},
         ),
         "staging": launch(
             ec2,
@@ -82,17 +88,27 @@ def inventory(endpoint: str, *args: str) -> Any:
     return result.output
 
 
+def pool_hosts(fleet: dict[str, str]) -> list[str]:
+    """The pool's inventory host names: <Name>-<instance id>, one per instance."""
+    return sorted(f"{POOL}-{fleet[key]}" for key in ("pool", "pool_2"))
+
+
 def test_region_environment_selected_by_tags(moto_endpoint: str, fleet: dict[str, str]) -> None:
     answer = json.loads(inventory(moto_endpoint, "--list"))
-    assert set(answer["_meta"]["hostvars"]) == {"ma-06-prod-pool-1", "ma-06-prod-c1410101"}
-    assert sorted(answer["commune_servers"]["hosts"]) == ["ma-06-prod-c1410101", "ma-06-prod-pool-1"]
-    assert answer["dedicated_servers"]["hosts"] == ["ma-06-prod-c1410101"]
-    assert answer["shared_pool"]["hosts"] == ["ma-06-prod-pool-1"]
-    assert answer["commune_c1410101"]["hosts"] == ["ma-06-prod-c1410101"]
-    assert answer["data_class_personal"]["hosts"] == ["ma-06-prod-c1410101"]
+    pool = pool_hosts(fleet)
+    assert set(answer["_meta"]["hostvars"]) == {ANFA, *pool}
+    assert sorted(answer["commune_servers"]["hosts"]) == sorted([ANFA, *pool])
+    assert answer["dedicated_servers"]["hosts"] == [ANFA]
+    assert sorted(answer["shared_pool"]["hosts"]) == pool
+    assert answer["commune_c1410101"]["hosts"] == [ANFA]
+    assert answer["data_class_personal"]["hosts"] == [ANFA]
     assert answer["region_ma_06"]["hosts"] == answer["env_prod"]["hosts"]
-    anfa = answer["_meta"]["hostvars"]["ma-06-prod-c1410101"]
+    anfa = answer["_meta"]["hostvars"][ANFA]
     assert anfa["jamaa_instance_id"] == fleet["anfa"]
+    assert anfa["jamaa_name_tag"] == ANFA
+    for key in ("pool", "pool_2"):
+        one = answer["_meta"]["hostvars"][f"{POOL}-{fleet[key]}"]
+        assert (one["jamaa_instance_id"], one["jamaa_name_tag"]) == (fleet[key], POOL)
     assert anfa["jamaa_communes"] == ["c1410101"]
     assert anfa["ansible_host"].startswith("10.6.1.")
     assert anfa["jamaa_availability_zone"] == "eu-south-2a"
@@ -100,7 +116,7 @@ def test_region_environment_selected_by_tags(moto_endpoint: str, fleet: dict[str
 
 
 def test_ssm_connection_and_host_query(moto_endpoint: str, fleet: dict[str, str]) -> None:
-    one = json.loads(inventory(moto_endpoint, "--connection", "ssm", "--host", "ma-06-prod-pool-1"))
+    one = json.loads(inventory(moto_endpoint, "--connection", "ssm", "--host", f"{POOL}-{fleet['pool']}"))
     assert one["ansible_host"] == fleet["pool"]
     assert one["ansible_connection"] == "community.aws.aws_ssm"
     assert one["ansible_aws_ssm_region"] == "eu-south-2"
@@ -112,10 +128,10 @@ def test_yaml_inventory_file_is_what_ansible_reads(
 ) -> None:
     path = tmp_path / "ma-06-prod.yml"
     path.write_text(inventory(moto_endpoint, "--format", "yaml"))
-    assert "ma-06-prod-pool-1" in yaml.safe_load(path.read_text())["all"]["hosts"]
+    assert f"{POOL}-{fleet['pool']}" in yaml.safe_load(path.read_text())["all"]["hosts"]
     graph = ansible_inventory(["-i", str(path), "--list"])
-    assert sorted(graph["commune_servers"]["hosts"]) == ["ma-06-prod-c1410101", "ma-06-prod-pool-1"]
-    assert graph["_meta"]["hostvars"]["ma-06-prod-c1410101"]["jamaa_data_class"] == "personal"
+    assert sorted(graph["commune_servers"]["hosts"]) == sorted([ANFA, *pool_hosts(fleet)])
+    assert graph["_meta"]["hostvars"][ANFA]["jamaa_data_class"] == "personal"
 
 
 def ansible_inventory(args: list[str], **env: str) -> Any:
@@ -157,8 +173,8 @@ def test_usable_as_ansible_dynamic_inventory_script(
         JAMAA_ENV="prod",
         JAMAA_EC2_ENDPOINT_URL=moto_endpoint,
     )
-    assert sorted(graph["commune_servers"]["hosts"]) == ["ma-06-prod-c1410101", "ma-06-prod-pool-1"]
-    assert graph["_meta"]["hostvars"]["ma-06-prod-pool-1"]["jamaa_region"] == "MA-06"
+    assert sorted(graph["commune_servers"]["hosts"]) == sorted([ANFA, *pool_hosts(fleet)])
+    assert graph["_meta"]["hostvars"][f"{POOL}-{fleet['pool']}"]["jamaa_region"] == "MA-06"
 
 
 def test_mis_tagged_instance_stops_the_run(moto_endpoint: str, ec2: Any) -> None:
@@ -175,14 +191,81 @@ def test_mis_tagged_instance_stops_the_run(moto_endpoint: str, ec2: Any) -> None
     assert any(line.startswith(f"ec2:{bad}: tag jamaa:data-class: 'secret' is not one of") for line in lines)
 
 
-def test_duplicate_names_are_refused() -> None:
-    tags = [
-        {"Key": "Name", "Value": "srv"},
-        {"Key": "jamaa:data-class", "Value": "internal"},
+def record(iid: str, **tags: str) -> dict[str, Any]:
+    """One describe_instances record with its tags."""
+    return {"InstanceId": iid, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+
+
+POOL_TAGS = {
+    "Name": POOL,
+    "jamaa:data-class": "internal",
+    "aws:autoscaling:groupName": "ma-06-prod-shared-pool",
+}
+ANFA_TAGS = {"Name": ANFA, "jamaa:host": ANFA, "jamaa:commune": "c1410101", "jamaa:data-class": "personal"}
+
+
+def test_pool_instances_sharing_a_name_are_hosts_of_their_own() -> None:
+    """The pool launches every instance with one Name: each becomes <Name>-<instance id>."""
+    reservations = [
+        {"Instances": [record("i-0aaa", **POOL_TAGS), record("i-0bbb", **POOL_TAGS)]},
+        {"Instances": [record("i-0ccc", **ANFA_TAGS)]},
     ]
-    reservations = [{"Instances": [{"InstanceId": "i-1", "Tags": tags}, {"InstanceId": "i-2", "Tags": tags}]}]
-    with pytest.raises(Exception, match=r"ec2:i-2: tag Name: 'srv' is also the name of i-1"):
+    hosts = {h.name: h for h in hosts_from_reservations(reservations)}
+    assert set(hosts) == {f"{POOL}-i-0aaa", f"{POOL}-i-0bbb", ANFA}
+    answer = script_json(list(hosts.values()), "eu-south-2", "ssm")  # no private address offline
+    assert answer["shared_pool"]["hosts"] == [f"{POOL}-i-0aaa", f"{POOL}-i-0bbb"]
+    assert answer["dedicated_servers"]["hosts"] == [ANFA]
+    hostvars = answer["_meta"]["hostvars"]
+    assert {name: v["jamaa_name_tag"] for name, v in hostvars.items()} == {
+        f"{POOL}-i-0aaa": POOL,
+        f"{POOL}-i-0bbb": POOL,
+        ANFA: ANFA,
+    }
+    assert hostvars[f"{POOL}-i-0bbb"]["jamaa_instance_id"] == "i-0bbb"
+
+
+def test_instance_without_a_name_is_its_instance_id() -> None:
+    (host,) = hosts_from_reservations([{"Instances": [record("i-0ddd", **{"jamaa:data-class": "internal"})]}])
+    assert (host.name, host.name_tag, host.dedicated) == ("i-0ddd", "i-0ddd", False)
+
+
+def test_duplicate_names_are_refused() -> None:
+    """Two dedicated servers with one name is a true collision: one of them would not be managed."""
+    tags = {**ANFA_TAGS, "Name": "srv", "jamaa:host": "srv"}
+    reservations = [{"Instances": [record("i-1", **tags)]}, {"Instances": [record("i-2", **tags)]}]
+    with pytest.raises(ConfigError) as error:
         hosts_from_reservations(reservations)
+    assert str(error.value).strip() == "ec2:i-2: tag Name: 'srv' is also the name of i-1"
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        (
+            {**ANFA_TAGS, "jamaa:host": "ma-06-prod-server-c1410102"},
+            f"ec2:i-9: tag jamaa:host: 'ma-06-prod-server-c1410102' differs from tag Name '{ANFA}'",
+        ),
+        (
+            {**POOL_TAGS, "jamaa:host": POOL},
+            "ec2:i-9: tag jamaa:host: only a dedicated server (tag jamaa:commune) carries it; "
+            "a shared pool's instances would share one host name",
+        ),
+        (
+            {k: v for k, v in ANFA_TAGS.items() if k != "jamaa:host"},
+            "ec2:i-9: tag jamaa:host: missing on a dedicated server (tag jamaa:commune); "
+            "the region stack sets it to the Name tag",
+        ),
+        (
+            {**POOL_TAGS, "Name": "p" * 60},
+            f"ec2:i-9: tag Name: '{'p' * 60}-i-9' (<Name>-<instance id>) is not a usable host name",
+        ),
+    ],
+    ids=["host-tag-differs", "host-tag-on-pool", "dedicated-without-host-tag", "pool-name-too-long"],
+)
+def test_host_tag_mistakes_are_one_line(tags: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        hosts_from_reservations([{"Instances": [record("i-9", **tags)]}])
+    assert str(error.value).strip() == message
 
 
 @pytest.mark.parametrize(
@@ -240,7 +323,13 @@ def test_aws_ec2_plugin_config_agrees_with_jamaa_inventory(
     ours = json.loads(inventory(moto_endpoint, "--list"))
     region = set(graph["region_ma_06"]["hosts"])
     assert region == set(ours["_meta"]["hostvars"])
-    assert graph["region_ma_07"]["hosts"] == ["ma-07-prod-pool-1"]
+    assert graph["region_ma_07"]["hosts"] == [f"ma-07-prod-pool-1-{fleet['other_region']}"]
+    # The plugin names hosts as `jamaa inventory` does: the dedicated server by its Name, each pool
+    # instance <Name>-<instance id> (no more one host for the whole pool).
+    assert region == {ANFA, *pool_hosts(fleet)}
+    assert sorted(graph["shared_pool"]["hosts"]) == sorted(
+        [*pool_hosts(fleet), *graph["region_ma_07"]["hosts"]]
+    )
     for group in (
         "commune_servers",
         "dedicated_servers",
@@ -251,4 +340,25 @@ def test_aws_ec2_plugin_config_agrees_with_jamaa_inventory(
         assert set(graph[group]["hosts"]) & region == set(ours[group]["hosts"]), group
     for name, expected in ours["_meta"]["hostvars"].items():
         got = graph["_meta"]["hostvars"][name]
-        assert {key: got[key] for key in expected} == expected, name
+        assert {key: got.get(key) for key in expected} == expected, name
+        # The plugin composes exactly the jamaa_* variables `jamaa inventory` gives, no more, no fewer.
+        assert {k for k in got if k.startswith("jamaa_")} == {k for k in expected if k.startswith("jamaa_")}
+
+
+@pytest.mark.parametrize("env", ["prod", "staging"])
+def test_aws_ec2_plugin_files_name_hosts_as_jamaa_inventory(env: str) -> None:
+    """Both environments' plugin files: a dedicated server by its jamaa:host tag, every other instance
+    <Name>-<instance id> (prefix + separator of the hostnames dict form), and the same variables as
+    `jamaa inventory` composes (jamaa_name_tag among them)."""
+    config = yaml.safe_load((REPO / "environments" / env / "jamaa.aws_ec2.yml").read_text(encoding="utf-8"))
+    assert config["hostnames"] == [
+        "tag:jamaa:host",
+        {"name": "instance-id", "prefix": "tag:Name", "separator": "-"},
+    ]
+    assert config["compose"]["jamaa_name_tag"] == "tags['Name'] | default(instance_id, true)"
+    assert config["compose"]["jamaa_instance_id"] == "instance_id"
+    assert config["strict"] is True
+    (host,) = hosts_from_reservations(
+        [{"Instances": [{**record("i-0aaa", **POOL_TAGS), "PrivateIpAddress": "10.6.1.5"}]}]
+    )
+    assert set(config["compose"]) == set(host_vars(host, "eu-south-2"))

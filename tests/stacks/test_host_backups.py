@@ -203,27 +203,74 @@ def test_each_server_role_reaches_only_its_own_prefix_and_never_removes_versions
     # The servers' Name tags are the names the prefixes use (the inventory's host names).
     pool = next(iter(plan.of_type("aws:autoscaling/group:Group")))
     assert {t["key"]: t["value"] for t in pool.inputs["tags"]}["Name"] == servers["shared"]
+    # The pool's instances (tags propagated by the group and the launch template) carry no jamaa:host:
+    # the inventories name them <Name>-<instance id>.
+    assert "jamaa:host" not in {t["key"] for t in pool.inputs["tags"]}
+    (template,) = [
+        t for t in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate") if t.name.endswith("lt-shared")
+    ]
+    for spec in template.inputs["tagSpecifications"]:
+        assert spec["tags"]["Name"] == servers["shared"]
+        assert "jamaa:host" not in spec["tags"]
     for instance in plan.of_type("aws:ec2/instance:Instance"):
-        assert instance.inputs["tags"]["Name"] == servers[instance.inputs["tags"]["jamaa:commune"]]
+        name = servers[instance.inputs["tags"]["jamaa:commune"]]
+        assert instance.inputs["tags"]["Name"] == name
+        assert instance.inputs["tags"]["jamaa:host"] == name  # the dedicated server's inventory name
+
+
+def granted_prefixes(plan: Plan, stack: str) -> dict[str, str]:
+    """Server role → the object prefix its host-backups policy allows (`servers/<Name>/`)."""
+    prefix = plan_prefix(stack)
+    granted = {}
+    for policy in plan.of_type("aws:iam/policy:Policy"):
+        if "-host-backups-access-" not in policy.name:
+            continue
+        listing = next(s for s in document(policy)["Statement"] if s.get("Action") == "s3:ListBucket")
+        (pattern,) = listing["Condition"]["StringLike"]["s3:prefix"]
+        granted[policy.name.removeprefix(f"{prefix}-host-backups-access-")] = pattern.removesuffix("*")
+    return granted
 
 
 def test_role_default_bucket_and_prefix_are_the_stacks(
-    outputs_of: OutputsOf, envs: Environments, stack: str
+    plan_of: PlanOf, outputs_of: OutputsOf, envs: Environments, stack: str
 ) -> None:
     """roles/backup, given only the inventory a tenancy host has (region, environment, host name), names
     the bucket the stack exports and the prefix the stack grants its role."""
     target = envs.stack(stack)
     exported = outputs_of(stack)["host_backups_bucket"]
     assert exported == f"jamaa-{plan_prefix(stack)}-host-backups-{envs.primary_region(env_name(stack))}"
-    for server in server_names(envs, stack).values():
+    plan = plan_of(stack)
+    for who, server in server_names(envs, stack).items():
+        # The inventories (jamaa inventory, environments/*/jamaa.aws_ec2.yml) name a dedicated server
+        # by its Name and each pool instance <Name>-<instance id>; both give the Name as jamaa_name_tag.
+        host = server if who != "shared" else f"{server}-i-0a1b2c3d4e5f60718"
         inventory = {
             "jamaa_region": target.region.code,
             "jamaa_environment": target.environment.name,
-            "inventory_hostname": server,
+            "jamaa_name_tag": server,
+            "inventory_hostname": host,
         }
         assert role_default("backup_s3_bucket", **inventory) == exported
-        assert role_default("backup_repository_prefix", **inventory) == f"servers/{server}"
+        prefix = role_default("backup_repository_prefix", **inventory)
+        assert prefix == f"servers/{server}/{host}"
+        # Inside what the server's role may reach, and nowhere another server's role reaches.
+        granted = granted_prefixes(plan, stack)
+        assert [w for w, own in granted.items() if f"{prefix}/config".startswith(own)] == [who]
         assert role_default("backup_s3_use_instance_role", **inventory) is False
+    # Two pool instances: two repositories, under the one prefix the pool's role reaches.
+    pool = server_names(envs, stack)["shared"]
+    repositories = {
+        role_default(
+            "backup_repository_prefix",
+            jamaa_region=target.region.code,
+            jamaa_environment=target.environment.name,
+            jamaa_name_tag=pool,
+            inventory_hostname=f"{pool}-{iid}",
+        )
+        for iid in ("i-0123456789abcdef0", "i-0fedcba9876543210")
+    }
+    assert len(repositories) == 2
+    assert all(r.startswith(f"servers/{pool}/{pool}-i-") for r in repositories)
 
 
 def test_the_lab_keeps_its_own_bucket_and_layout() -> None:
