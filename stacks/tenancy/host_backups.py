@@ -5,7 +5,8 @@ SSE-KMS with the tenancy key, and one IAM policy per server role that reaches on
 can never remove a stored version nor loosen the bucket's protections.
 
 roles/backup writes there: its default bucket name is derived from the same region and environment
-(`backup_s3_bucket`), its repository is `servers/<inventory host name>` (the server's Name tag), and on
+(`backup_s3_bucket`), its repository is `servers/<Name tag>/<inventory host name>` (a pool instance's
+host name adds its instance id, so each has its own repository inside the pool role's prefix), and on
 EC2 it signs with the instance role's credentials (`backup_s3_use_instance_role: true`)."""
 
 from __future__ import annotations
