@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from backuplib import OUT, REPO, TIMINGS, Server
 
-from jamaa.drill.converge import Converged, converge_backups
+from jamaa.drill.converge import Converged, converge_backups, seed_sample_data
 
 
 def _ready(lab: Any) -> bool:
@@ -45,6 +45,10 @@ def backups(lab: Any) -> Converged | None:
             pytest.fail(f"site.yml failed on the lab (exit {code}, see {log})", pytrace=False)
     if _ready(lab):
         return None
+    # as `make lab` does: the sample commune records exist before the first backup, so it holds them
+    seeded = seed_sample_data(REPO / "environments", log=OUT / "sample-data.log")
+    if seeded.returncode != 0:
+        pytest.fail(f"lab_sample_data.yml failed (see {OUT / 'sample-data.log'})", pytrace=False)
     done = converge_backups(REPO / "environments", log=OUT / "converge.log")
     TIMINGS["converge_first_s"] = done.seconds
     if done.returncode != 0:

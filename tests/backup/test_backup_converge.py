@@ -6,6 +6,7 @@ and test_backup_lab.py after it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -39,11 +40,9 @@ def test_a_second_run_changes_nothing(lab: Any, backups: Any) -> None:
     assert changed and not any(changed.values()), f"re-run changed something: {changed}"
 
 
-def test_lab_sample_records_are_written_once(lab: Any) -> None:
+def test_lab_sample_records_are_written_once_and_backed_up(lab: Any, backups: Any) -> None:
     from jamaa.drill.converge import seed_sample_data
 
-    first = seed_sample_data(REPO_ENVIRONMENTS, log=OUT / "sample-data.log")
-    assert first.returncode == 0, first.output[-2000:]
     again = seed_sample_data(REPO_ENVIRONMENTS, log=OUT / "sample-data-again.log")
     assert again.returncode == 0, again.output[-2000:]
     changed = {host: n for host, n in again.changed.items() if host in _servers(lab)}
@@ -64,3 +63,5 @@ def test_lab_sample_records_are_written_once(lab: Any) -> None:
             "-c \"SELECT tableowner FROM pg_tables WHERE tablename = 'registre_demandes'\"",
         )
         assert owner.stdout.strip() == f"commune_{commune}", owner.stdout
+        status = json.loads(lab.ssh(name, "/usr/local/sbin/jamaa-backup status").stdout)
+        assert f"/srv/communes/{commune}" in status["snapshot"]["paths"], f"{name}: {status['snapshot']}"

@@ -119,6 +119,15 @@ def enrolled(lab: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
 def test_timer_applies_signed_release_and_refuses_unsigned(lab: Any, enrolled: dict[str, Any]) -> None:
     assert lab.ssh(HOST, "systemctl is-enabled jamaa-pull.timer").stdout.strip() == "enabled"
     assert lab.ssh(HOST, "systemctl is-active jamaa-pull.timer").stdout.strip() == "active"
+    # The timer's own run (boot delay and a randomized spread) could start at any moment and race the
+    # runs below: stop it, and let a run it already started finish, before starting the service by hand.
+    lab.ssh(HOST, "systemctl stop jamaa-pull.timer")
+    settled = lab.ssh(
+        HOST,
+        'for i in $(seq 1 300); do [ "$(systemctl show -P ActiveState jamaa-pull.service)" = activating ] '
+        "|| exit 0; sleep 1; done; exit 1",
+    )
+    assert settled.returncode == 0, "a timer-started pull run did not finish within 300 s"
     # what the timer starts, now
     started = lab.ssh(HOST, "systemctl start jamaa-pull.service", timeout=600)
     assert started.returncode == 0, started.stderr
