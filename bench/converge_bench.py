@@ -19,10 +19,9 @@ import sys
 import time
 from pathlib import Path
 
+from jamaa.recap import play_recap
+
 REPO = Path(__file__).resolve().parents[1]
-RECAP = re.compile(
-    r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M
-)
 TASK_TIME = re.compile(r"^(.+?) -+ (\d+\.\d+)s$", re.M)
 
 
@@ -45,13 +44,11 @@ def converge(host: str) -> tuple[float, dict[str, int], list[tuple[str, float]],
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
     output = result.stdout + result.stderr
-    recap = {m.group(1): m for m in RECAP.finditer(output)}
+    recap = play_recap(output)
     if host not in recap:
-        raise SystemExit(
-            f"converge_bench: no play recap for {host} (exit {result.returncode}):\n{output[-2000:]}"
-        )
-    m = recap[host]
-    counts = {"ok": int(m.group(2)), "changed": int(m.group(3)), "failed": int(m.group(5))}
+        tail = output[-2000:]
+        raise SystemExit(f"converge_bench: no play recap for {host} (exit {result.returncode}):\n{tail}")
+    counts = {key: recap[host][key] for key in ("ok", "changed", "failed")}
     slowest = [(name.strip(), float(t)) for name, t in TASK_TIME.findall(output.split("TASKS RECAP")[-1])]
     return seconds, counts, slowest, output
 

@@ -38,6 +38,7 @@ from typing import Any
 import yaml
 
 from jamaa.lab.system import ensure_inotify_instances
+from jamaa.recap import play_recap
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / ".venv" / "bin"
@@ -174,9 +175,6 @@ def write_profile(environments: Path, size: int) -> str:
     return name
 
 
-RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
-
-
 def converge(environments: Path, forks: int, log: Path) -> dict[str, Any]:
     """ansible-playbook site.yml on the lab's servers; wall, controller CPU, machine CPU, recap."""
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -201,10 +199,7 @@ def converge(environments: Path, forks: int, log: Path) -> dict[str, Any]:
     after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(proc.stdout + proc.stderr)
-    recap = {
-        m[0]: {"ok": int(m[1]), "changed": int(m[2]), "unreachable": int(m[3]), "failed": int(m[4])}
-        for m in RECAP.findall(proc.stdout)
-    }
+    recap = play_recap(proc.stdout)
     controller = (after_children.ru_utime - before_children.ru_utime) + (
         after_children.ru_stime - before_children.ru_stime
     )

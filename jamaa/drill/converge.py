@@ -9,6 +9,7 @@ from pathlib import Path
 
 from jamaa.drill.lab import LabBackup, prepare
 from jamaa.drill.runner import REPO, ansible_playbook
+from jamaa.recap import play_recap
 
 
 @dataclass(frozen=True)
@@ -21,12 +22,7 @@ class Converged:
     @property
     def changed(self) -> dict[str, int]:
         """Per host, the `changed=` count of the play recap."""
-        counts: dict[str, int] = {}
-        for line in self.output.splitlines():
-            if " : ok=" in line and "changed=" in line:
-                host = line.split(" : ", 1)[0].strip()
-                counts[host] = int(line.split("changed=", 1)[1].split()[0])
-        return counts
+        return {host: counts["changed"] for host, counts in play_recap(self.output).items()}
 
 
 def converge_backups(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -19,17 +18,14 @@ from typing import Any
 
 import pytest
 
+from jamaa.recap import play_recap
+
 pytestmark = pytest.mark.lab
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SITE = REPO / "playbooks" / "site.yml"
 OUT = REPO / "out" / "roles"
-RECAP = re.compile(
-    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
-    r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)",
-    re.MULTILINE,
-)
 TIMINGS: dict[str, Any] = {}
 
 
@@ -63,11 +59,7 @@ def _command(lab: Any, args: tuple[str, ...]) -> tuple[list[str], dict[str, str]
 
 
 def _result(rc: int, output: str, seconds: float) -> Run:
-    recap = {
-        m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"}
-        for m in RECAP.finditer(output)
-    }
-    return Run(rc, output, round(seconds, 1), recap)
+    return Run(rc, output, round(seconds, 1), play_recap(output))
 
 
 def playbook(lab: Any, *args: str, timeout: float = 2400) -> Run:
