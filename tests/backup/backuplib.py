@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shlex
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +70,32 @@ class Server:
         out = self.ok(f"echo {shlex.quote(sql)} | {psql} -d {database}")
         rows = [line.split("|") for line in out.splitlines() if line]
         return {r[0]: {"rows": int(r[1]), "md5": r[2]} for r in rows}
+
+
+@contextmanager
+def locked_bucket_endpoint(bucket: str, region: str, days: int, s3: Callable[[str], Any]) -> Iterator[str]:
+    """moto's S3 server on loopback with `bucket` versioned and Object Lock (COMPLIANCE, `days`); its URL.
+    `s3(url)` is the test's own client (its region and credentials)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        client = s3(url)
+        client.create_bucket(
+            Bucket=bucket,
+            ObjectLockEnabledForBucket=True,
+            CreateBucketConfiguration={"LocationConstraint": region},
+        )
+        client.put_object_lock_configuration(
+            Bucket=bucket,
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": days}},
+            },
+        )
+        yield url
+    finally:
+        server.stop()

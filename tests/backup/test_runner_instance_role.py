@@ -17,8 +17,8 @@ from typing import Any
 
 import boto3
 import pytest
+from backuplib import locked_bucket_endpoint
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 RUNNER = Path(__file__).resolve().parents[2] / "roles" / "backup" / "files" / "jamaa-backup"
 BUCKET = "jamaa-ma-07-prod-host-backups-eu-south-2"
@@ -72,25 +72,8 @@ def imds() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    s3 = client(url)
-    s3.create_bucket(
-        Bucket=BUCKET,
-        ObjectLockEnabledForBucket=True,
-        CreateBucketConfiguration={"LocationConstraint": "eu-south-2"},
-    )
-    s3.put_object_lock_configuration(
-        Bucket=BUCKET,
-        ObjectLockConfiguration={
-            "ObjectLockEnabled": "Enabled",
-            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 400}},
-        },
-    )
-    yield url
-    server.stop()
+    with locked_bucket_endpoint(BUCKET, "eu-south-2", 400, client) as url:
+        yield url
 
 
 def client(url: str) -> Any:

@@ -18,8 +18,8 @@ from typing import Any
 
 import boto3
 import pytest
+from backuplib import locked_bucket_endpoint
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 RUNNER = Path(__file__).resolve().parents[2] / "roles" / "backup" / "files" / "jamaa-backup"
 BUCKET = "jamaa-test-host-backups"
@@ -28,25 +28,8 @@ pytestmark = pytest.mark.skipif(shutil.which("restic") is None, reason="restic i
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    s3 = _s3(url)
-    s3.create_bucket(
-        Bucket=BUCKET,
-        ObjectLockEnabledForBucket=True,
-        CreateBucketConfiguration={"LocationConstraint": "eu-west-3"},
-    )
-    s3.put_object_lock_configuration(
-        Bucket=BUCKET,
-        ObjectLockConfiguration={
-            "ObjectLockEnabled": "Enabled",
-            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}},
-        },
-    )
-    yield url
-    server.stop()
+    with locked_bucket_endpoint(BUCKET, "eu-west-3", 30, _s3) as url:
+        yield url
 
 
 def _s3(url: str) -> Any:
