@@ -5,6 +5,7 @@
   regions/ma-NN.yaml            the 12 regions (2015 division) and their overrides
   catalog/communes.csv          the commune catalogue (`jamaa catalog import`)
   ipam.yaml                     the IP ledger (`jamaa ipplan sync`)
+  organization.yaml             the AWS organization: OUs, accounts, roles, guardrails (optional)
   <env>/environment.yaml        per-environment settings (prod, staging, lab, …)
 and raises `ConfigError` listing every problem as `FILE: FIELD.PATH: reason`.
 """
@@ -181,6 +182,9 @@ class EnvironmentSettings(StrictModel):
     security_services: SecurityServices = SecurityServices()
     servers: ServerSettings
     monthly_budget_usd: int = Field(ge=1)
+    # True: each stack deploys into its own member account (organization.yaml), and GuardDuty,
+    # Security Hub and the trail come from the organization stacks rather than the stack.
+    organization: bool = False
 
 
 # --- ipam.yaml -------------------------------------------------------------------------------
@@ -189,6 +193,72 @@ class EnvironmentSettings(StrictModel):
 class Ipam(StrictModel):
     dedicated: dict[str, IPv4Network] = {}
     offices: dict[str, IPv4Network] = {}
+
+
+# --- organization.yaml -----------------------------------------------------------------------
+
+EMAIL = r"^[a-z0-9][a-z0-9._+-]*@([a-z0-9-]+\.)+[a-z]{2,}$"
+OU_PATH = r"^[a-z0-9-]+(/[a-z0-9-]+)*$"
+ROLE_NAME = r"^[A-Za-z0-9+=,.@_-]{1,64}$"
+ORGANIZATION_STACKS: tuple[str, ...] = ("org", "log-archive", "security")
+"""The organization's own stacks, deployed (in this order) before any regional stack."""
+
+
+class ManagementAccount(StrictModel):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,48}$")
+    email: str = Field(pattern=EMAIL)
+    cost_centre: str = Field(min_length=1)
+
+
+class OrganizationalUnit(StrictModel):
+    path: str = Field(pattern=OU_PATH)
+    description: str = Field(min_length=1)
+
+    @property
+    def parent(self) -> str | None:
+        return self.path.rpartition("/")[0] or None
+
+
+class MemberAccount(StrictModel):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,48}$")
+    email: str = Field(pattern=EMAIL)
+    ou: str = Field(pattern=OU_PATH)
+    kind: Literal["log-archive", "security", "region", "sandbox"]
+    stack: str | None = None  # the regional stack that deploys into it (kind: region)
+
+
+class AccountRoles(StrictModel):
+    account_access: str = Field("OrganizationAccountAccessRole", pattern=ROLE_NAME)
+    deployment: str = Field("jamaa-deployment", pattern=ROLE_NAME)
+    break_glass: str = Field("jamaa-break-glass", pattern=ROLE_NAME)
+    pipeline: str = Field("jamaa-pipeline", pattern=ROLE_NAME)
+
+
+class Guardrails(StrictModel):
+    allowed_regions: list[str] | None = None  # default: national.yaml's allowed_regions
+    global_service_actions: list[str] = Field(min_length=1)
+
+    @field_validator("global_service_actions")
+    @classmethod
+    def _actions(cls, value: list[str]) -> list[str]:
+        for action in value:
+            if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z*]+", action):
+                raise ValueError(f"{action!r} is not an IAM action (service:Action or service:*)")
+        return value
+
+
+class Organization(StrictModel):
+    management: ManagementAccount
+    organizational_units: list[OrganizationalUnit] = Field(min_length=1)
+    roles: AccountRoles = AccountRoles()
+    guardrails: Guardrails
+    accounts: list[MemberAccount] = Field(min_length=1)
+
+    def account_of_kind(self, kind: str) -> MemberAccount:
+        return next(a for a in self.accounts if a.kind == kind)
+
+    def account_for_stack(self, stack: str) -> MemberAccount | None:
+        return next((a for a in self.accounts if a.stack == stack), None)
 
 
 # --- the whole ---------------------------------------------------------------------------------
@@ -212,6 +282,14 @@ class Environments:
     environments: dict[str, EnvironmentSettings]
     ipam: Ipam
     files: dict[str, Path] = field(default_factory=dict)
+    organization: Organization | None = None
+
+    def allowed_regions_scp(self) -> list[str]:
+        """The regions the region-guard SCP leaves open."""
+        org = self.organization
+        if org is not None and org.guardrails.allowed_regions is not None:
+            return list(org.guardrails.allowed_regions)
+        return list(self.national.hosting.allowed_regions)
 
     def region_network(self, code: str) -> IPv4Network:
         region = self.regions[code]
@@ -379,6 +457,13 @@ def load_environments(root: Path, *, check_ledger: bool = True) -> Environments:
     ipam_path = root / "ipam.yaml"
     ipam = _parse(Ipam, _read(ipam_path, problems), ipam_path, problems) if ipam_path.exists() else Ipam()
 
+    organization_path = root / "organization.yaml"
+    organization = (
+        _parse(Organization, _read(organization_path, problems), organization_path, problems)
+        if organization_path.exists()
+        else None
+    )
+
     if national is None or ipam is None or problems:
         raise ConfigError(problems)
 
@@ -390,8 +475,10 @@ def load_environments(root: Path, *, check_ledger: bool = True) -> Environments:
         environments=environments,
         ipam=ipam,
         files={"national": national_path, "ipam": ipam_path, **region_files},
+        organization=organization,
     )
     problems.extend(_cross_checks(envs, region_files, check_ledger))
+    problems.extend(_check_organization(envs, organization_path))
     if problems:
         raise ConfigError(problems)
     return envs
@@ -585,6 +672,86 @@ def _check_networks(envs: Environments, region_files: dict[str, Path], check_led
                         f"{ipam_path}: offices.{office.commune}: {network} is outside {plan.office_supernet}"
                     )
                 yield from claim(network, f"{ipam_path}: offices.{office.commune}")
+
+
+def _check_organization(envs: Environments, path: Path) -> Iterator[str]:
+    """Accounts and OUs against the stacks: each regional stack of an `organization: true`
+    environment has exactly one account, names and e-mails are never reused, OUs exist, and the
+    region guard never denies a region national.yaml allows."""
+    org = envs.organization
+    needing = [name for name in envs.stack_names() if envs.stack(name).environment.organization]
+    if org is None:
+        for name in needing:
+            yield f"{path}: accounts: stack {name} deploys into the organization, but the file is missing"
+        return
+    paths: dict[str, int] = {}
+    for index, ou in enumerate(org.organizational_units):
+        if ou.path in paths:
+            yield f"{path}: organizational_units[{index}].path: OU {ou.path} listed twice"
+        paths[ou.path] = index
+    for index, ou in enumerate(org.organizational_units):
+        if ou.parent is not None and ou.parent not in paths:
+            yield f"{path}: organizational_units[{index}].path: parent OU {ou.parent} does not exist"
+    names: dict[str, int] = {org.management.name: -1}
+    emails: dict[str, int] = {org.management.email: -1}
+
+    def first(where: int) -> str:
+        return "management" if where < 0 else f"accounts[{where}]"
+
+    stacks: dict[str, int] = {}
+    for index, account in enumerate(org.accounts):
+        where = f"{path}: accounts[{index}]"
+        if account.name in names:
+            yield f"{where}.name: account name {account.name} is already used by {first(names[account.name])}"
+        names.setdefault(account.name, index)
+        if account.email in emails:
+            yield f"{where}.email: e-mail {account.email} is already used by {first(emails[account.email])}"
+        emails.setdefault(account.email, index)
+        if account.ou not in paths:
+            yield f"{where}.ou: OU {account.ou} does not exist (organizational_units: {', '.join(paths)})"
+        if account.kind == "region":
+            if account.stack is None:
+                yield f"{where}.stack: a region account names the stack that deploys into it"
+                continue
+            try:
+                target = envs.stack(account.stack)
+            except JamaaError:
+                yield f"{where}.stack: unknown stack {account.stack!r}"
+                continue
+            if not target.environment.organization:
+                yield (
+                    f"{where}.stack: stack {account.stack} is in environment {target.environment.name}, "
+                    f"which has no organization (organization: false)"
+                )
+            if account.stack in stacks:
+                yield (
+                    f"{where}.stack: stack {account.stack} already has an account "
+                    f"({first(stacks[account.stack])})"
+                )
+            stacks.setdefault(account.stack, index)
+        elif account.stack is not None:
+            yield f"{where}.stack: only region accounts name a stack (kind {account.kind})"
+    for kind in ("log-archive", "security"):
+        count = sum(1 for a in org.accounts if a.kind == kind)
+        if count != 1:
+            yield f"{path}: accounts: exactly one {kind} account is required, found {count}"
+    for name in needing:
+        if name not in stacks:
+            yield f"{path}: accounts: stack {name} has no account (add one with kind: region, stack: {name})"
+    allowed = envs.national.hosting.allowed_regions
+    guard = org.guardrails.allowed_regions
+    if guard is not None:
+        for region in allowed:
+            if region not in guard:
+                yield (
+                    f"{path}: guardrails.allowed_regions: the region guard would deny {region}, "
+                    f"which national.yaml allows"
+                )
+        for region in guard:
+            if region not in allowed:
+                yield (
+                    f"{path}: guardrails.allowed_regions: {region} is outside national.yaml's allowed_regions"
+                )
 
 
 def sync_ipam(envs: Environments) -> Ipam:

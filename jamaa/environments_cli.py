@@ -89,6 +89,12 @@ def validate(
         f"[green]valid[/green]: {len(envs.regions)} regions, {len(envs.communes)} communes, "
         f"environments {', '.join(sorted(envs.environments))}, {len(envs.stack_names())} stacks"
     )
+    if envs.organization is not None:
+        org = envs.organization
+        console.print(
+            f"[green]organization[/green]: {len(org.accounts)} member accounts in "
+            f"{len(org.organizational_units)} OUs, region guard {', '.join(envs.allowed_regions_scp())}"
+        )
 
 
 @catalog_app.command("import")
