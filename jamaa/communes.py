@@ -14,10 +14,12 @@ import importlib.util
 import io
 import json
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from jamaa.errors import ConfigError, JamaaError
+from jamaa.yamlio import MAX_CSV_BYTES, read_data_file
 
 CSV_COLUMNS = (
     "commune_id",
@@ -32,6 +34,11 @@ CSV_COLUMNS = (
     "region",
 )
 KINDS = ("urban", "rural")
+REGION_CODES: tuple[str, ...] = tuple(f"MA-{n:02d}" for n in range(1, 13))
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Longest cell the catalogue may hold (the longest real one is a few dozen characters).
+MAX_CELL = 200
 
 
 @dataclass(frozen=True, order=True)
@@ -134,53 +141,80 @@ def load_catalogue_csv(path: Path) -> list[Commune]:
     """Read `communes.csv`, with file + line + column on every problem (all problems reported)."""
     problems: list[str] = []
     communes: list[Commune] = []
+    text = read_data_file(path, MAX_CSV_BYTES)
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ConfigError([f"{path}:{line}: row: NUL byte (not a text catalogue)"])
+    lines_read = [0]
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(text):
+            lines_read[0] += 1
+            yield line
+
+    reader = csv.DictReader(lines())
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError([f"{path}: cannot read: {error.strerror}"]) from None
-    reader = csv.DictReader(io.StringIO(text))
-    if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
-        raise ConfigError([f"{path}: header: expected columns {','.join(CSV_COLUMNS)}"])
-    seen: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        where = f"{path}:{line}"
-        if None in row or any(value is None for value in row.values()):
-            problems.append(f"{where}: row: expected {len(CSV_COLUMNS)} columns")
-            continue
-        try:
-            numbers = {key: int(row[key]) for key in ("province_code", "cercle_code", "commune_code")}
-        except ValueError:
-            problems.append(f"{where}: province_code/cercle_code/commune_code: not whole numbers")
-            continue
-        commune = Commune(
-            commune_id=row["commune_id"],
-            name_fr=row["name_fr"],
-            name_ar=row["name_ar"],
-            kind=row["kind"],
-            province_fr=row["province_fr"],
-            province_ar=row["province_ar"],
-            region=row["region"],
-            **numbers,
-        )
-        expected_id = commune_id_for(commune.province_code, commune.cercle_code, commune.commune_code)
-        if commune.commune_id != expected_id:
-            problems.append(
-                f"{where}: commune_id: {commune.commune_id!r} does not match its codes "
-                f"(expected {expected_id!r})"
-            )
-        if commune.kind not in KINDS:
-            problems.append(f"{where}: kind: {commune.kind!r} is not one of {', '.join(KINDS)}")
-        if not commune.name_fr or not commune.name_ar:
-            problems.append(f"{where}: name_fr/name_ar: a commune needs both names")
-        if commune.commune_id in seen:
-            problems.append(
-                f"{where}: commune_id: duplicate commune id {commune.commune_id!r} "
-                f"(first on line {seen[commune.commune_id]})"
-            )
-        else:
-            seen[commune.commune_id] = line
-        communes.append(commune)
+        if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
+            raise ConfigError([f"{path}: header: expected columns {','.join(CSV_COLUMNS)}"])
+        seen: dict[str, int] = {}
+        for row in reader:
+            line = reader.line_num
+            problems.extend(_check_row(row, f"{path}:{line}", line, seen, communes))
+    except csv.Error as error:
+        raise ConfigError([f"{path}:{lines_read[0]}: row: unreadable CSV ({error})"]) from None
     if problems:
         raise ConfigError(problems)
     return communes
+
+
+def _check_row(
+    row: dict[str | None, str | None], where: str, line: int, seen: dict[str, int], communes: list[Commune]
+) -> list[str]:
+    if None in row or any(value is None for value in row.values()):
+        return [f"{where}: row: expected {len(CSV_COLUMNS)} columns"]
+    cells: dict[str, str] = {str(key): str(value) for key, value in row.items()}
+    problems: list[str] = []
+    for column in CSV_COLUMNS:
+        value = cells[column]
+        if len(value) > MAX_CELL:
+            problems.append(f"{where}: {column}: longer than {MAX_CELL} characters")
+        elif value.startswith(FORMULA_STARTS):
+            problems.append(
+                f"{where}: {column}: starts with {value[0]!r}, which a spreadsheet runs as a formula"
+            )
+    if problems:
+        return problems
+    try:
+        numbers = {key: int(cells[key]) for key in ("province_code", "cercle_code", "commune_code")}
+    except ValueError:
+        return [f"{where}: province_code/cercle_code/commune_code: not whole numbers"]
+    commune = Commune(
+        commune_id=cells["commune_id"],
+        name_fr=cells["name_fr"],
+        name_ar=cells["name_ar"],
+        kind=cells["kind"],
+        province_fr=cells["province_fr"],
+        province_ar=cells["province_ar"],
+        region=cells["region"],
+        **numbers,
+    )
+    expected_id = commune_id_for(commune.province_code, commune.cercle_code, commune.commune_code)
+    if commune.commune_id != expected_id:
+        problems.append(
+            f"{where}: commune_id: {commune.commune_id!r} does not match its codes (expected {expected_id!r})"
+        )
+    if commune.kind not in KINDS:
+        problems.append(f"{where}: kind: {commune.kind!r} is not one of {', '.join(KINDS)}")
+    if commune.region not in REGION_CODES:
+        problems.append(f"{where}: region: unknown region code {commune.region!r} (MA-01 … MA-12)")
+    if not commune.name_fr or not commune.name_ar:
+        problems.append(f"{where}: name_fr/name_ar: a commune needs both names")
+    if commune.commune_id in seen:
+        problems.append(
+            f"{where}: commune_id: duplicate commune id {commune.commune_id!r} "
+            f"(first on line {seen[commune.commune_id]})"
+        )
+    else:
+        seen[commune.commune_id] = line
+    communes.append(commune)
+    return problems

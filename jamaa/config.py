@@ -12,24 +12,27 @@ and raises `ConfigError` listing every problem as `FILE: FIELD.PATH: reason`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, ip_network
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jamaa import ipplan
-from jamaa.communes import Commune, load_catalogue_csv
+from jamaa.communes import REGION_CODES, Commune, load_catalogue_csv
 from jamaa.errors import ConfigError, JamaaError
 from jamaa.yamlio import load_yaml
 
+# Private address space (RFC 1918): every network of the plan lives in it, nothing public.
+PRIVATE_SPACE = tuple(ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
 DataClassName = Literal["public", "internal", "personal", "sensitive"]
 DATA_CLASSES: tuple[str, ...] = ("public", "internal", "personal", "sensitive")
-REGION_CODES: tuple[str, ...] = tuple(f"MA-{n:02d}" for n in range(1, 13))
 AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
 
@@ -47,6 +50,14 @@ class SovereignLocation(StrictModel):
     city: str
     description: str
 
+    @field_validator("id")
+    @classmethod
+    def _not_a_cloud_location(cls, value: str) -> str:
+        # data stores name their location "aws", "aws:<region>" or a sovereign id: the two must never meet
+        if value == "aws" or value.startswith("aws-") or AWS_REGION.match(value):
+            raise ValueError(f"{value!r} collides with a cloud location name (aws, aws:<region>, a region)")
+        return value
+
 
 class Hosting(StrictModel):
     primary_region: str = "eu-south-2"
@@ -55,6 +66,17 @@ class Hosting(StrictModel):
     sovereign_locations: list[SovereignLocation] = Field(min_length=1)
     # DNS domain under which the tenancies' internal services are named (TLS certificates).
     internal_domain: str = Field("jamaa.gov.ma", pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
+
+    @field_validator("sovereign_locations")
+    @classmethod
+    def _unique_ids(cls, value: list[SovereignLocation]) -> list[SovereignLocation]:
+        ids = [location.id for location in value]
+        for index, location_id in enumerate(ids):
+            if location_id in ids[:index]:
+                raise ValueError(
+                    f"duplicate location id {location_id!r} (entries {ids.index(location_id)} and {index})"
+                )
+        return value
 
     @field_validator("primary_region", "dr_region")
     @classmethod
@@ -85,6 +107,11 @@ class CndpAuthorisation(StrictModel):
     expires: date
 
 
+class WaiverPolicy(StrictModel):
+    # The longest a waiver may run, counted from the day it is validated (its expiry minus today).
+    max_duration_days: int = Field(365, ge=1, le=1095)
+
+
 class National(StrictModel):
     programme: str
     hosting: Hosting
@@ -92,6 +119,7 @@ class National(StrictModel):
     mandatory_tags: list[str] = Field(min_length=1)
     data_classes: dict[DataClassName, DataClassPolicy]
     cndp_authorisations: list[CndpAuthorisation] = []
+    waivers: WaiverPolicy = WaiverPolicy()
 
     def sovereign_ids(self) -> set[str]:
         return {location.id for location in self.hosting.sovereign_locations}
@@ -366,7 +394,9 @@ def _reason(error: Any) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind in ("literal_error", "enum") and error.get("ctx"):
-        return f"unknown value {error['input']!r}; expected {error['ctx'].get('expected')}"
+        shown = repr(error["input"])
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return f"unknown value {shown}; expected {error['ctx'].get('expected')}"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 
@@ -411,6 +441,9 @@ def load_environments(root: Path, *, check_ledger: bool = True) -> Environments:
     problems: list[str] = []
     if not root.is_dir():
         raise ConfigError([f"{root}: not a directory of environments"])
+    problems.extend(check_tree(root))
+    if problems:  # a link out of the tree, or a misplaced file: nothing else is read
+        raise ConfigError(problems)
 
     national_path = root / "national.yaml"
     national = _parse(National, _read(national_path, problems), national_path, problems)
@@ -484,6 +517,25 @@ def load_environments(root: Path, *, check_ledger: bool = True) -> Environments:
     return envs
 
 
+def check_tree(root: Path) -> Iterator[str]:
+    """Links that leave `root`, and waiver files outside an environment (read without following links)."""
+    top = root.resolve()
+    for directory, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(directory)
+        for name in sorted([*dirnames, *filenames]):
+            path = here / name
+            if path.is_symlink():
+                try:
+                    target = path.resolve()
+                except (OSError, RuntimeError):
+                    yield f"{path}: symbolic link that never resolves (a loop)"
+                    continue
+                if not target.is_relative_to(top):
+                    yield f"{path}: symbolic link to {target} leads outside {top}"
+        if "waivers.yaml" in filenames and not (here / "environment.yaml").exists():
+            yield f"{here / 'waivers.yaml'}: waivers outside an environment (no environment.yaml beside it)"
+
+
 # --- cross-file rules ------------------------------------------------------------------------
 
 
@@ -517,6 +569,7 @@ def _cross_checks(envs: Environments, region_files: dict[str, Path], check_ledge
     if not national.data_classes["sensitive"].sovereign_only:
         yield f"{national_path}: data_classes.sensitive.sovereign_only: sensitive data is sovereign-only"
 
+    cloud_classes = [name for name, policy in national.data_classes.items() if not policy.sovereign_only]
     for name, settings in sorted(envs.environments.items()):
         path = envs.root / name / "environment.yaml"
         primary = settings.primary_region or hosting.primary_region
@@ -528,6 +581,12 @@ def _cross_checks(envs: Environments, region_files: dict[str, Path], check_ledge
             yield f"{path}: dr_region: must differ from the primary region {primary}"
         if settings.region and settings.region not in envs.regions:
             yield f"{path}: region: unknown region {settings.region}"
+        left_out = [c for c in cloud_classes if c not in settings.backup_retention_days]
+        if left_out:
+            yield (
+                f"{path}: backup_retention_days: missing {', '.join(left_out)} (every data class that may "
+                f"live in the cloud has backup plans, so a retention figure)"
+            )
         for data_class, days in sorted(settings.backup_retention_days.items()):
             floor = national.retention_floor(data_class)
             if days < floor:
@@ -572,14 +631,15 @@ def _cross_checks(envs: Environments, region_files: dict[str, Path], check_ledge
                 )
         for index, store in enumerate(region.data_stores):
             yield from _check_store(
-                store, f"{path}: data_stores[{index}]", national, sovereign, today, hosting.primary_region
+                store, f"{path}: data_stores[{index}]", national, sovereign, hosting.primary_region
             )
+    yield from _check_transfers(envs, region_files, today)
 
     yield from _check_networks(envs, region_files, check_ledger)
 
 
 def _check_store(
-    store: DataStore, where: str, national: National, sovereign: set[str], today: date, primary: str
+    store: DataStore, where: str, national: National, sovereign: set[str], primary: str
 ) -> Iterator[str]:
     if store.location in sovereign:
         return
@@ -597,13 +657,46 @@ def _check_store(
             f"{where}.location: sensitive data must stay on a sovereign location "
             f"({', '.join(sorted(sovereign))}), not {store.location}"
         )
-    if store.data_class == "personal" and not any(
-        aws_region in auth.regions and auth.expires >= today for auth in national.cndp_authorisations
-    ):
-        yield (
-            f"{where}.location: personal data in {aws_region} (abroad) needs a valid CNDP "
-            f"authorisation recorded in national.yaml"
-        )
+
+
+def _check_transfers(envs: Environments, region_files: dict[str, Path], today: date) -> Iterator[str]:
+    """Personal data abroad needs a valid CNDP authorisation: one line per root cause, not per store."""
+    national = envs.national
+    national_path = envs.root / "national.yaml"
+    needs: dict[str, list[str]] = {}  # AWS region -> the personal data stores placed there
+    for code, region in sorted(envs.regions.items()):
+        for index, store in enumerate(region.data_stores):
+            if store.data_class != "personal" or not (
+                store.location == "aws" or store.location.startswith("aws:")
+            ):
+                continue
+            aws_region = store.location.partition(":")[2] or national.hosting.primary_region
+            needs.setdefault(aws_region, []).append(f"{region_files[code]}: data_stores[{index}]")
+    expired_reported: set[int] = set()
+    for aws_region, stores in sorted(needs.items()):
+        covering = [(i, a) for i, a in enumerate(national.cndp_authorisations) if aws_region in a.regions]
+        if any(auth.expires >= today for _, auth in covering):
+            continue
+        placed = stores[0] if len(stores) == 1 else f"{len(stores)} data stores, first {stores[0]}"
+        if covering:
+            for index, auth in covering:
+                if index not in expired_reported:
+                    expired_reported.add(index)
+                    yield (
+                        f"{national_path}: cndp_authorisations[{index}].expires: {auth.reference} "
+                        f"expired on {auth.expires.isoformat()}; personal data in {aws_region} needs a "
+                        f"valid one ({placed})"
+                    )
+        elif len(stores) == 1:
+            yield (
+                f"{stores[0]}.location: personal data in {aws_region} (abroad) needs a valid CNDP "
+                f"authorisation recorded in national.yaml"
+            )
+        else:
+            yield (
+                f"{national_path}: cndp_authorisations: personal data in {aws_region} (abroad) needs a valid "
+                f"CNDP authorisation ({placed})"
+            )
 
 
 def _check_networks(envs: Environments, region_files: dict[str, Path], check_ledger: bool) -> Iterator[str]:
@@ -618,19 +711,22 @@ def _check_networks(envs: Environments, region_files: dict[str, Path], check_led
                 yield f"{owner}: {network} overlaps {other} ({other_owner})"
         claimed.append((network, owner))
 
-    if plan.office_supernet.overlaps(plan.supernet):
-        yield (
-            f"{national_path}: ip_plan.office_supernet: {plan.office_supernet} overlaps the "
-            f"supernet {plan.supernet}"
-        )
+    plan_problems = list(_check_plan(plan, national_path))
+    if plan_problems:  # every region's network derives from the plan: its problems are the root cause
+        yield from plan_problems
+        return
+    misplaced: set[str] = set()  # regions whose block is wrong: their slices are not checked against it
     for code in sorted(envs.regions):
         path = region_files[code]
-        try:
-            network = envs.region_network(code)
-        except JamaaError as error:
-            yield f"{path}: cidr: {error}"
-            continue
-        yield from claim(network, f"{path}: cidr")
+        network = envs.region_network(code)
+        if not _private(network):
+            yield f"{path}: cidr: {network} is public address space (the plan is private, RFC 1918)"
+            misplaced.add(code)
+        elif not network.subnet_of(plan.supernet):
+            yield f"{path}: cidr: {network} is outside the national supernet {plan.supernet}"
+            misplaced.add(code)
+        else:
+            yield from claim(network, f"{path}: cidr")
 
     needed_dedicated = {d.commune: code for code, r in envs.regions.items() for d in r.dedicated_communes}
     needed_offices = {
@@ -647,7 +743,7 @@ def _check_networks(envs: Environments, region_files: dict[str, Path], check_led
             yield f"{ipam_path}: {kind}.{commune_id}: allocation no longer needed; run `jamaa ipplan sync`"
     for commune_id, network in sorted(envs.ipam.dedicated.items()):
         owner = needed_dedicated.get(commune_id)
-        if owner is None:
+        if owner is None or owner in misplaced:
             continue
         code = owner
         pool = ipplan.upper_half(envs.region_network(code))
@@ -663,15 +759,84 @@ def _check_networks(envs: Environments, region_files: dict[str, Path], check_led
                 )
     for code, region in sorted(envs.regions.items()):
         for index, office in enumerate(region.offices):
+            where = f"{region_files[code]}: offices[{index}]"
+            office_network: IPv4Network | None = None
             if office.cidr is not None:
-                yield from claim(office.cidr, f"{region_files[code]}: offices[{index}].cidr")
+                office_network = office.cidr
+                if not office.cidr.subnet_of(plan.office_supernet):
+                    yield f"{where}.cidr: {office.cidr} is outside the office supernet {plan.office_supernet}"
+                yield from claim(office.cidr, f"{where}.cidr")
             elif office.commune in envs.ipam.offices:
-                network = envs.ipam.offices[office.commune]
-                if not network.subnet_of(plan.office_supernet):
+                office_network = envs.ipam.offices[office.commune]
+                if not office_network.subnet_of(plan.office_supernet):
                     yield (
-                        f"{ipam_path}: offices.{office.commune}: {network} is outside {plan.office_supernet}"
+                        f"{ipam_path}: offices.{office.commune}: {office_network} is outside "
+                        f"{plan.office_supernet}"
                     )
-                yield from claim(network, f"{ipam_path}: offices.{office.commune}")
+                yield from claim(office_network, f"{ipam_path}: offices.{office.commune}")
+            yield from _check_gateway(office.gateway_ip, office_network, plan, f"{where}.gateway_ip")
+
+
+def _private(network: IPv4Network) -> bool:
+    return any(network.subnet_of(space) for space in PRIVATE_SPACE)  # type: ignore[arg-type]
+
+
+def _check_plan(plan: IpPlan, national_path: Path) -> Iterator[str]:
+    for key in ("supernet", "office_supernet"):
+        network: IPv4Network = getattr(plan, key)
+        if not _private(network):
+            yield (
+                f"{national_path}: ip_plan.{key}: {network} is public address space "
+                "(the plan is private, RFC 1918)"
+            )
+    if plan.office_supernet.overlaps(plan.supernet):
+        yield (
+            f"{national_path}: ip_plan.office_supernet: {plan.office_supernet} overlaps the "
+            f"supernet {plan.supernet}"
+        )
+    blocks = 2 ** max(plan.region_prefix - plan.supernet.prefixlen, 0) - 1
+    if blocks < len(REGION_CODES):
+        yield (
+            f"{national_path}: ip_plan.region_prefix: {plan.supernet} split into /{plan.region_prefix} gives "
+            f"{max(blocks, 0)} region blocks; {len(REGION_CODES)} are needed (block 0 stays national)"
+        )
+    if plan.dedicated_prefix <= plan.region_prefix:
+        yield (
+            f"{national_path}: ip_plan.dedicated_prefix: /{plan.dedicated_prefix} must be longer than "
+            f"/{plan.region_prefix}"
+        )
+    if plan.office_prefix < plan.office_supernet.prefixlen:
+        yield (
+            f"{national_path}: ip_plan.office_prefix: /{plan.office_prefix} is wider than the office "
+            f"supernet {plan.office_supernet}"
+        )
+
+
+def _check_gateway(
+    gateway: IPv4Address, network: IPv4Network | None, plan: IpPlan, where: str
+) -> Iterator[str]:
+    """The office router's address: a real unicast host address, outside the national plan."""
+    unusable = (
+        ("the unspecified address", gateway.is_unspecified),
+        ("a loopback address", gateway.is_loopback),
+        ("a multicast address", gateway.is_multicast),
+        ("a link-local address", gateway.is_link_local),
+        ("the broadcast address", gateway == IPv4Address("255.255.255.255")),
+        ("a reserved address", gateway.is_reserved),
+    )
+    for reason, applies in unusable:
+        if applies:
+            yield f"{where}: {gateway} is {reason}; it cannot be a gateway"
+            return
+    if (
+        network is not None
+        and network.prefixlen < 31
+        and gateway in (network.network_address, network.broadcast_address)
+    ):
+        kind = "network" if gateway == network.network_address else "broadcast"
+        yield f"{where}: {gateway} is the {kind} address of {network}; it cannot be a gateway"
+    elif gateway in plan.supernet:
+        yield f"{where}: {gateway} is inside the national supernet {plan.supernet}, not an office router"
 
 
 def _check_organization(envs: Environments, path: Path) -> Iterator[str]:

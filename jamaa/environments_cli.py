@@ -79,7 +79,11 @@ def validate(
     problems: list[str] = []
     for name in sorted(envs.environments):
         try:
-            load_waivers(env_dir / name, known_controls=set(catalogue.controls))
+            load_waivers(
+                env_dir / name,
+                known_controls=set(catalogue.controls),
+                max_days=envs.national.waivers.max_duration_days,
+            )
         except ConfigError as error:
             problems.extend(error.problems)
     if problems:

@@ -11,9 +11,9 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from jamaa.config import StrictModel, _parse
+from jamaa.config import National, StrictModel, _parse
 from jamaa.errors import ConfigError
 from jamaa.yamlio import load_yaml
 
@@ -32,6 +32,13 @@ class Waiver(StrictModel):
     reason: str = Field(min_length=10)
     expires: date
     ticket: str = Field(min_length=1)
+
+    @field_validator("owner", "reason", "ticket")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank (a waiver names who answers for it, why, and where)")
+        return value
 
 
 class WaiverFile(StrictModel):
@@ -67,22 +74,38 @@ class Waivers(BaseModel):
         return applies
 
 
+def max_duration_beside(env_dir: Path) -> int | None:
+    """The longest waiver duration in the national.yaml beside `env_dir` (None when there is none)."""
+    path = env_dir.parent / "national.yaml"
+    if not path.exists():
+        return None
+    problems: list[str] = []
+    national = _parse(National, load_yaml(path), path, problems)
+    if national is None:
+        raise ConfigError(problems)
+    return national.waivers.max_duration_days
+
+
 def load_waivers(
-    env_dir: Path, known_controls: Collection[str] | None = None, today: date | None = None
+    env_dir: Path,
+    known_controls: Collection[str] | None = None,
+    today: date | None = None,
+    max_days: int | None = None,
 ) -> Waivers:
-    """Read `<env>/waivers.yaml`; unknown control ids and expired waivers are errors."""
+    """Read `<env>/waivers.yaml`; unknown control ids, expired waivers and waivers that run longer than
+    the national limit (`max_days`, else national.yaml's `waivers.max_duration_days` beside the
+    environment) are errors."""
     path = env_dir / "waivers.yaml"
     problems: list[str] = []
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return Waivers(environment=env_dir.name, entries=())
-    try:
-        data = load_yaml(path)
-    except ConfigError as error:
-        raise ConfigError(error.problems) from None
+    data = load_yaml(path)
     parsed = _parse(WaiverFile, data, path, problems)
     if parsed is None:
         raise ConfigError(problems)
     today = today or date.today()
+    if max_days is None:
+        max_days = max_duration_beside(env_dir)
     for index, waiver in enumerate(parsed.waivers):
         where = f"{path}: waivers[{index}]"
         if known_controls is not None and waiver.control not in known_controls:
@@ -91,6 +114,12 @@ def load_waivers(
             problems.append(
                 f"{where}.expires: waiver of {waiver.control} for {waiver.scope.kind} "
                 f"{waiver.scope.value} expired on {waiver.expires.isoformat()} (owner: {waiver.owner})"
+            )
+        elif max_days is not None and (waiver.expires - today).days > max_days:
+            problems.append(
+                f"{where}.expires: waiver of {waiver.control} runs {(waiver.expires - today).days} days, "
+                f"to {waiver.expires.isoformat()}; the longest allowed is {max_days} days "
+                "(national.yaml waivers.max_duration_days)"
             )
     if problems:
         raise ConfigError(problems)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from jamaa.cli import app
@@ -169,12 +170,24 @@ def test_sensitive_data_on_a_dedicated_cloud_server(envdir: Path, edit_yaml: Edi
 
 
 def test_personal_data_abroad_needs_a_cndp_authorisation(envdir: Path, edit_yaml: Edit) -> None:
-    edit_yaml("national.yaml", lambda d: d.update(cndp_authorisations=[]))
-    path = envdir / "regions" / "ma-01.yaml"
-    assert (
-        f"{path}: data_stores[0].location: personal data in eu-south-2 (abroad) needs a valid CNDP "
-        "authorisation recorded in national.yaml" in problems_of(envdir)
-    )
+    path = edit_yaml("national.yaml", lambda d: d.update(cndp_authorisations=[]))
+    ma01 = envdir / "regions" / "ma-01.yaml"
+    # one root cause, one line (not one per data store)
+    assert problems_of(envdir) == [
+        f"{path}: cndp_authorisations: personal data in eu-south-2 (abroad) needs a valid CNDP "
+        f"authorisation (12 data stores, first {ma01}: data_stores[0])"
+    ]
+
+
+def test_one_personal_store_in_an_uncovered_region_names_the_store(envdir: Path, edit_yaml: Edit) -> None:
+    edit_yaml("national.yaml", lambda d: d["cndp_authorisations"][0].update(regions=["eu-south-2"]))
+    path = edit_yaml("regions/ma-02.yaml", lambda d: d["data_stores"][0].update(location="aws:eu-west-3"))
+    store = next(d for d in yaml.safe_load(path.read_text(encoding="utf-8"))["data_stores"])
+    assert store["data_class"] == "personal"
+    assert problems_of(envdir) == [
+        f"{path}: data_stores[0].location: personal data in eu-west-3 (abroad) needs a valid CNDP "
+        "authorisation recorded in national.yaml"
+    ]
 
 
 def test_unknown_location(envdir: Path, edit_yaml: Edit) -> None:
