@@ -2,7 +2,11 @@
 (versioned, SSE-KMS, public access blocked, ACLs disabled, TLS-only) and a KMS key for Pulumi's
 secrets provider. Idempotent: re-running checks and re-applies every setting, creates nothing twice.
 
-`jamaa state bootstrap --region R --name N [--endpoint-url URL]` prints the `pulumi login` and
+The region must be one of national.yaml's allowed regions (the checkout's environments/ by default,
+wherever the command runs), and every call on the bucket names the expected owner account: a bucket of
+another account is refused in one line, never adopted.
+
+`jamaa state bootstrap --region R --name N [--account ID] [--endpoint-url URL]` prints the `pulumi login` and
 `--secrets-provider` lines to use.
 """
 
@@ -58,20 +62,31 @@ class Bootstrap:
         return f"awskms://{self.key_alias}?{urlencode(params)}"
 
 
+def default_environments() -> Path:
+    """The checkout's environments/ (beside this package): found the same wherever the command runs."""
+    return Path(__file__).resolve().parents[1] / "environments"
+
+
 def check_inputs(region: str, name: str, environments: Path | None) -> None:
+    """Region and name; the region must be one of national.yaml's allowed regions, always."""
     if not AWS_REGION.match(region):
         raise StateError(f"--region: {region!r} is not an AWS region name (e.g. eu-south-2)")
     if not BUCKET_NAME.match(name) or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
         raise StateError(
             f"--name: {name!r} is not a valid S3 bucket name (3-63 lowercase letters, digits, '-' or '.')"
         )
-    if environments is not None:
-        allowed = load_environments(environments, check_ledger=False).national.hosting.allowed_regions
-        if region not in allowed:
-            raise StateError(
-                f"--region: {region} is outside national.yaml's allowed regions ({', '.join(allowed)}); "
-                "the state holds the tenancy's secrets and stays where the data may live"
-            )
+    environments = environments or default_environments()
+    if not environments.is_dir():
+        raise StateError(
+            f"--environments: {environments} is not a directory of environments; the allowed regions "
+            "come from its national.yaml"
+        )
+    allowed = load_environments(environments, check_ledger=False).national.hosting.allowed_regions
+    if region not in allowed:
+        raise StateError(
+            f"--region: {region} is outside national.yaml's allowed regions ({', '.join(allowed)}); "
+            "the state holds the tenancy's secrets and stays where the data may live"
+        )
 
 
 def _aws(error: ClientError | BotoCoreError, doing: str) -> StateError:
@@ -121,21 +136,46 @@ def _ensure_key(kms: Any, alias: str, bucket: str, result: Bootstrap) -> str:
     return arn
 
 
-def _ensure_bucket(s3: Any, bucket: str, region: str, result: Bootstrap) -> None:
+def _elsewhere(bucket: str) -> StateError:
+    return StateError(
+        f"--name: bucket {bucket} already exists in another AWS account (bucket names are global); "
+        "choose another name"
+    )
+
+
+def _ensure_bucket(s3: Any, bucket: str, region: str, account: str, result: Bootstrap) -> None:
+    """Ours (kept), absent (created), or another account's: refused, never adopted."""
     try:
-        s3.head_bucket(Bucket=bucket)
-        result.kept.append(f"bucket {bucket}")
-        return
+        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account)
+        exists = True
     except ClientError as error:
         code = str(error.response.get("Error", {}).get("Code"))
         if code in ("403", "AccessDenied", "Forbidden"):
-            raise StateError(f"--name: bucket {bucket} exists and is not ours (access denied)") from None
+            raise _elsewhere(bucket) from None
         if code not in ("404", "NoSuchBucket", "NotFound"):
             raise _aws(error, f"checking bucket {bucket}") from None
+        exists = False
+    if exists:
+        # ExpectedBucketOwner already makes S3 refuse another account's bucket; the account's own
+        # bucket list confirms it wherever that header is not enforced (S3-compatible stores).
+        owned = {b["Name"] for page in s3.get_paginator("list_buckets").paginate() for b in page["Buckets"]}
+        if bucket not in owned:
+            raise _elsewhere(bucket)
+        result.kept.append(f"bucket {bucket}")
+        return
     arguments: dict[str, Any] = {"Bucket": bucket}
     if region != "us-east-1":
         arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    s3.create_bucket(**arguments)
+    try:
+        s3.create_bucket(**arguments)
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code"))
+        if code == "BucketAlreadyExists":
+            raise _elsewhere(bucket) from None
+        if code != "BucketAlreadyOwnedByYou":
+            raise
+        result.kept.append(f"bucket {bucket}")
+        return
     result.created.append(f"bucket {bucket}")
 
 
@@ -145,22 +185,34 @@ def bootstrap(
     endpoint_url: str | None = None,
     environments: Path | None = None,
     session: boto3.session.Session | None = None,
+    account: str | None = None,
 ) -> Bootstrap:
-    """Create (or re-check) the state bucket and the secrets key; return what to log in with."""
+    """Create (or re-check) the state bucket and the secrets key; return what to log in with.
+
+    Every S3 call on the bucket carries ExpectedBucketOwner (the caller's account, which must equal
+    `account` when given), so a bucket of another account is never written to.
+    """
     check_inputs(region, name, environments)
     session = session or boto3.session.Session()
     alias = f"alias/jamaa/state/{name}"
     try:
+        caller = session.client("sts", region_name=region, endpoint_url=endpoint_url).get_caller_identity()
+        owner = str(caller["Account"])
+        if account is not None and account != owner:
+            raise StateError(
+                f"--account: the credentials belong to account {owner}, not {account}; nothing was created"
+            )
         s3 = session.client("s3", region_name=region, endpoint_url=endpoint_url)
         kms = session.client("kms", region_name=region, endpoint_url=endpoint_url)
         result = Bootstrap(bucket=name, region=region, key_arn="", key_alias=alias, endpoint_url=endpoint_url)
+        _ensure_bucket(s3, name, region, owner, result)
         result.key_arn = _ensure_key(kms, alias, name, result)
-        _ensure_bucket(s3, name, region, result)
+        mine = {"Bucket": name, "ExpectedBucketOwner": owner}
         s3.put_bucket_ownership_controls(
-            Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+            **mine, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
         )
         s3.put_public_access_block(
-            Bucket=name,
+            **mine,
             PublicAccessBlockConfiguration={
                 "BlockPublicAcls": True,
                 "IgnorePublicAcls": True,
@@ -168,9 +220,9 @@ def bootstrap(
                 "RestrictPublicBuckets": True,
             },
         )
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_versioning(**mine, VersioningConfiguration={"Status": "Enabled"})
         s3.put_bucket_encryption(
-            Bucket=name,
+            **mine,
             ServerSideEncryptionConfiguration={
                 "Rules": [
                     {
@@ -183,9 +235,9 @@ def bootstrap(
                 ]
             },
         )
-        s3.put_bucket_policy(Bucket=name, Policy=_tls_only_policy(name))
+        s3.put_bucket_policy(**mine, Policy=_tls_only_policy(name))
         s3.put_bucket_tagging(
-            Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in MANAGED_BY.items()]}
+            **mine, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in MANAGED_BY.items()]}
         )
     except (ClientError, BotoCoreError) as error:
         raise _aws(error, f"bootstrapping s3://{name} in {region}") from None
@@ -207,11 +259,18 @@ def bootstrap_command(
         str | None, typer.Option("--endpoint-url", help="an S3/KMS-compatible endpoint (tests, the lab)")
     ] = None,
     environments: Annotated[
-        Path, typer.Option("--environments", help="where national.yaml's allowed regions come from")
-    ] = Path("environments"),
+        Path | None,
+        typer.Option(
+            "--environments",
+            help="where national.yaml's allowed regions come from (default: the checkout's environments/)",
+        ),
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", help="the AWS account the state must live in (checked)")
+    ] = None,
 ) -> None:
     """Create the state bucket and the secrets key (idempotent); print how to log in."""
-    result = bootstrap(region, name, endpoint_url, environments if environments.is_dir() else None)
+    result = bootstrap(region, name, endpoint_url, environments, account=account)
     for item in result.created:
         console.print(f"created  {item}", highlight=False)
     for item in result.kept:

@@ -41,7 +41,7 @@ def client(service: str, endpoint: str) -> Any:
 
 def test_bootstrap_creates_a_hardened_backend_and_is_idempotent(endpoint: str) -> None:
     first = bootstrap(REGION, "jamaa-state-ma07", endpoint, ROOT / "environments")
-    assert first.created == ["KMS key alias/jamaa/state/jamaa-state-ma07", "bucket jamaa-state-ma07"]
+    assert first.created == ["bucket jamaa-state-ma07", "KMS key alias/jamaa/state/jamaa-state-ma07"]
     s3, kms = client("s3", endpoint), client("kms", endpoint)
     assert s3.get_bucket_versioning(Bucket="jamaa-state-ma07")["Status"] == "Enabled"
     rule = s3.get_bucket_encryption(Bucket="jamaa-state-ma07")["ServerSideEncryptionConfiguration"]["Rules"][
@@ -110,3 +110,102 @@ def test_bad_input_exits_2(endpoint: str, region: str, name: str, message: str) 
         ],
     )
     assert result.exit_code == 2 and message in result.output
+
+
+def test_bad_region_refused_wherever_the_command_runs(
+    endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No --environments and a working directory without one: the checkout's national.yaml still rules."""
+    monkeypatch.chdir(tmp_path)
+    args = [
+        "state",
+        "bootstrap",
+        "--region",
+        "us-east-1",
+        "--name",
+        "jamaa-state-x",
+        "--endpoint-url",
+        endpoint,
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "--region: us-east-1 is outside national.yaml's allowed regions (eu-south-2, eu-west-3); "
+        "the state holds the tenancy's secrets and stays where the data may live"
+    ]
+    assert "jamaa-state-x" not in [b["Name"] for b in client("s3", endpoint).list_buckets()["Buckets"]]
+
+
+def test_a_missing_environments_directory_is_refused_not_skipped(endpoint: str, tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="is not a directory of environments"):
+        bootstrap(REGION, "jamaa-state-y", endpoint, tmp_path / "nowhere")
+
+
+def test_every_bucket_call_names_the_expected_owner(endpoint: str) -> None:
+    session = boto3.session.Session()
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, dict(params)))
+
+    session.events.register("provide-client-params.s3.*", record)
+    bootstrap(REGION, "jamaa-state-owner", endpoint, ROOT / "environments", session=session)
+    bootstrap(REGION, "jamaa-state-owner", endpoint, ROOT / "environments", session=session)
+    on_bucket = [(name, params) for name, params in calls if "Bucket" in params]
+    # CreateBucket has no owner parameter: S3 itself refuses a name another account holds
+    checked = [(name, params) for name, params in on_bucket if name != "CreateBucket"]
+    assert {name for name, _ in checked} >= {
+        "HeadBucket",
+        "PutBucketOwnershipControls",
+        "PutPublicAccessBlock",
+        "PutBucketVersioning",
+        "PutBucketEncryption",
+        "PutBucketPolicy",
+        "PutBucketTagging",
+    }
+    assert all(params.get("ExpectedBucketOwner") == "123456789012" for _, params in checked), checked
+
+
+def test_a_bucket_of_another_account_is_refused_in_one_line(endpoint: str) -> None:
+    sts = client("sts", endpoint)
+    other = sts.assume_role(RoleArn="arn:aws:iam::111111111111:role/other", RoleSessionName="other")
+    credentials = other["Credentials"]
+    theirs = boto3.client(
+        "s3",
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    theirs.create_bucket(Bucket="jamaa-state-taken", CreateBucketConfiguration={"LocationConstraint": REGION})
+    keys_before = len(client("kms", endpoint).list_keys()["Keys"])
+    args = [
+        "state",
+        "bootstrap",
+        "--region",
+        REGION,
+        "--name",
+        "jamaa-state-taken",
+        "--endpoint-url",
+        endpoint,
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [
+        "--name: bucket jamaa-state-taken already exists in another AWS account (bucket names are global); "
+        "choose another name"
+    ]
+    # nothing made, nothing changed on their bucket
+    assert len(client("kms", endpoint).list_keys()["Keys"]) == keys_before
+    assert "Status" not in theirs.get_bucket_versioning(Bucket="jamaa-state-taken")
+    assert [b["Name"] for b in client("s3", endpoint).list_buckets()["Buckets"]].count(
+        "jamaa-state-taken"
+    ) == 0
+
+
+def test_credentials_of_another_account_are_refused(endpoint: str) -> None:
+    with pytest.raises(
+        StateError, match=r"^--account: the credentials belong to account 123456789012, not 2"
+    ):
+        bootstrap(REGION, "jamaa-state-z", endpoint, ROOT / "environments", account="222222222222")
