@@ -32,6 +32,7 @@ lint: setup
 	$(BIN)/ruff check jamaa tests stacks policies bench
 	$(BIN)/ruff format --check jamaa tests stacks policies bench
 	$(BIN)/mypy
+	$(BIN)/python -m jamaa.secretscan
 
 unit: setup
 	$(BIN)/pytest -q -m 'not lab' tests
