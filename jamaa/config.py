@@ -275,8 +275,15 @@ class Guardrails(StrictModel):
         return value
 
 
+class LogArchiveSettings(StrictModel):
+    retention_days: int = Field(ge=1)
+    object_lock_mode: Literal["COMPLIANCE", "GOVERNANCE"]
+    kms_deletion_window_days: int = Field(30, ge=7, le=30)
+
+
 class Organization(StrictModel):
     management: ManagementAccount
+    log_archive: LogArchiveSettings
     organizational_units: list[OrganizationalUnit] = Field(min_length=1)
     roles: AccountRoles = AccountRoles()
     guardrails: Guardrails
@@ -903,6 +910,12 @@ def _check_organization(envs: Environments, path: Path) -> Iterator[str]:
     for name in needing:
         if name not in stacks:
             yield f"{path}: accounts: stack {name} has no account (add one with kind: region, stack: {name})"
+    floor = envs.national.retention_floor("internal")
+    if org.log_archive.retention_days < floor:
+        yield (
+            f"{path}: log_archive.retention_days: {org.log_archive.retention_days} days is below the "
+            f"internal floor of {floor} days"
+        )
     allowed = envs.national.hosting.allowed_regions
     guard = org.guardrails.allowed_regions
     if guard is not None:

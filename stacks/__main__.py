@@ -1,6 +1,9 @@
-"""Jamaa's regional tenancy. Reads the stack's region and environment, loads environments/ through
-jamaa.config, and wires one component per concern. Nothing here decides a setting: every value comes
-from environments/ (national.yaml, regions/, <env>/environment.yaml, ipam.yaml)."""
+"""Jamaa's Pulumi program: the regional tenancies and the organization stacks.
+
+A stack whose file sets `jamaa:kind` (org, log-archive, security) is an organization stack
+(stacks/organization/); any other names `jamaa:region` and `jamaa:environment` and is a regional
+tenancy, wired here one component per concern. Nothing here decides a setting: every value comes
+from environments/ (national.yaml, organization.yaml, regions/, <env>/environment.yaml, ipam.yaml)."""
 
 from __future__ import annotations
 
@@ -28,237 +31,250 @@ from tenancy.servers import (
     shared_server_name,
 )
 
-from jamaa.config import load_environments
+from jamaa.config import Environments, load_environments
 
-config = pulumi.Config("jamaa")
-region_code = config.require("region")
-environment_name = config.require("environment")
-root = Path(config.get("environments") or Path(__file__).resolve().parent.parent / "environments")
 
-envs = load_environments(root)
-if region_code not in envs.regions:
-    raise ValueError(
-        f"jamaa:region: unknown region {region_code!r} (known: {', '.join(sorted(envs.regions))})"
+def deploy_region(config: pulumi.Config, envs: Environments) -> None:
+    region_code = config.require("region")
+    environment_name = config.require("environment")
+    if region_code not in envs.regions:
+        raise ValueError(
+            f"jamaa:region: unknown region {region_code!r} (known: {', '.join(sorted(envs.regions))})"
+        )
+    if environment_name not in envs.environments:
+        raise ValueError(
+            f"jamaa:environment: unknown environment {environment_name!r} "
+            f"(known: {', '.join(sorted(envs.environments))})"
+        )
+    region = envs.regions[region_code]
+    environment = envs.environments[environment_name]
+    national = envs.national
+
+    aws_region = envs.primary_region(environment_name)
+    dr_region = envs.dr_region(environment_name)
+    primary = make_provider(envs, region, environment_name, aws_region, "primary")
+    dr = make_provider(envs, region, environment_name, dr_region, "dr")
+    # The account, once, at the start (as a preview does): ARNs are then plain, checkable strings.
+    identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=primary))
+    tenancy = Tenancy(
+        envs=envs,
+        region=region,
+        environment=environment,
+        aws_region=aws_region,
+        dr_region=dr_region,
+        account_id=identity.account_id,
     )
-if environment_name not in envs.environments:
-    raise ValueError(
-        f"jamaa:environment: unknown environment {environment_name!r} "
-        f"(known: {', '.join(sorted(envs.environments))})"
-    )
-region = envs.regions[region_code]
-environment = envs.environments[environment_name]
-national = envs.national
+    in_primary = pulumi.ResourceOptions(provider=primary)
 
-aws_region = envs.primary_region(environment_name)
-dr_region = envs.dr_region(environment_name)
-primary = make_provider(envs, region, environment_name, aws_region, "primary")
-dr = make_provider(envs, region, environment_name, dr_region, "dr")
-# The account, once, at the start (as a preview does): ARNs are then plain, checkable strings.
-identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=primary))
-tenancy = Tenancy(
-    envs=envs,
-    region=region,
-    environment=environment,
-    aws_region=aws_region,
-    dr_region=dr_region,
-    account_id=identity.account_id,
-)
-in_primary = pulumi.ResourceOptions(provider=primary)
+    # Where each data store of the region lives; only those placed in AWS become resources here.
+    cloud_stores = {
+        s.name: s for s in region.data_stores if s.location == "aws" or s.location.startswith("aws:")
+    }
+    archive_class = cloud_stores["archive"].data_class if "archive" in cloud_stores else None
+    database_class = cloud_stores["database"].data_class if "database" in cloud_stores else "personal"
+    region_cidr = envs.region_network(region_code)
+    # The first block of the supernet "stays national": the DGCT management network.
+    management_cidr = next(iter(national.ip_plan.supernet.subnets(new_prefix=national.ip_plan.region_prefix)))
+    dedicated = {d.commune: d for d in region.dedicated_communes}
 
-# Where each data store of the region lives; only those placed in AWS become resources here.
-cloud_stores = {s.name: s for s in region.data_stores if s.location == "aws" or s.location.startswith("aws:")}
-archive_class = cloud_stores["archive"].data_class if "archive" in cloud_stores else None
-database_class = cloud_stores["database"].data_class if "database" in cloud_stores else "personal"
-region_cidr = envs.region_network(region_code)
-# The first block of the supernet "stays national": the DGCT management network.
-management_cidr = next(iter(national.ip_plan.supernet.subnets(new_prefix=national.ip_plan.region_prefix)))
-dedicated = {d.commune: d for d in region.dedicated_communes}
+    keys = TenancyKeys(tenancy, KeysArgs(environment.kms_deletion_window_days, dr), opts=in_primary)
+    key_arn = keys.key.arn
 
-keys = TenancyKeys(tenancy, KeysArgs(environment.kms_deletion_window_days, dr), opts=in_primary)
-key_arn = keys.key.arn
-
-audit = AuditLogging(
-    tenancy,
-    AuditArgs(
-        kms_key_arn=key_arn,
-        log_retention_days=environment.log_retention_days,
-        object_lock_mode=environment.object_lock_mode,
-        guardduty=environment.security_services.guardduty,
-        config=environment.security_services.config,
-        security_hub=environment.security_services.security_hub,
-    ),
-    opts=in_primary,
-)
-
-network = TenancyNetwork(
-    tenancy,
-    NetworkArgs(
-        cidr=region_cidr,
-        availability_zones=environment.availability_zones,
-        nat_per_az=environment.nat_gateway_per_az,
-        flow_log_bucket_arn=audit.audit_bucket.arn,
-        kms_key_arn=key_arn,
-        log_retention_days=environment.log_retention_days,
-        management_cidr=management_cidr,
-        office_supernet=national.ip_plan.office_supernet,
-        dedicated={commune: envs.dedicated_network(commune) for commune in dedicated},
-    ),
-    opts=in_primary,
-)
-
-archive = None
-if archive_class is not None:
-    archive = DocumentArchive(
+    audit = AuditLogging(
         tenancy,
-        ArchiveArgs(
-            data_class=archive_class,
+        AuditArgs(
             kms_key_arn=key_arn,
-            kms_key_alias=keys.alias,
-            access_log_bucket=audit.access_logs.name,
+            log_retention_days=environment.log_retention_days,
             object_lock_mode=environment.object_lock_mode,
-            retention_days=national.retention_floor(archive_class),
-            dedicated_communes=sorted(dedicated),
+            guardduty=environment.security_services.guardduty,
+            config=environment.security_services.config,
+            security_hub=environment.security_services.security_hub,
         ),
         opts=in_primary,
     )
 
-database = Database(
-    tenancy,
-    DatabaseArgs(
-        data_class=database_class,
-        subnet_ids=[s.id for s in network.subnets["data"]],
-        vpc_id=network.vpc.id,
-        client_cidrs={
-            "app": str(tier_block(region_cidr, "app")),
-            **{commune: str(envs.dedicated_network(commune)) for commune in sorted(dedicated)},
-        },
-        kms_key_arn=key_arn,
-        instance_class=environment.database.instance_class,
-        allocated_storage_gb=environment.database.allocated_storage_gb,
-        multi_az=environment.database.multi_az,
-        deletion_protection=environment.database.deletion_protection,
-        retention_floor_days=national.retention_floor(database_class),
-        log_retention_days=environment.log_retention_days,
-    ),
-    opts=in_primary,
-)
-
-BackupPlans(
-    tenancy,
-    BackupArgs(
-        kms_key_arn=key_arn,
-        dr_kms_key_arn=keys.dr_key.arn,
-        dr_provider=dr,
-        lock_mode=environment.backup_vault_lock_mode,
-        retention_days={
-            c: d for c, d in environment.backup_retention_days.items() if c in tenancy.cloud_classes()
-        },
-        floors={c: national.retention_floor(c) for c in tenancy.cloud_classes()},
-    ),
-    opts=in_primary,
-)
-
-# The servers' restic repositories (roles/backup): one locked bucket, one prefix per server. The
-# retention covers the longest any server's data class keeps its backups (never under its floor).
-server_classes = {archive_class or "personal", *(d.data_class for d in dedicated.values())}
-host_backups_class = max(server_classes, key=national.retention_floor)
-host_backups = HostBackups(
-    tenancy,
-    HostBackupsArgs(
-        data_class=host_backups_class,
-        kms_key_arn=key_arn,
-        kms_key_alias=keys.alias,
-        access_log_bucket=audit.access_logs.name,
-        lock_mode=environment.backup_vault_lock_mode,
-        retention_days=max(
-            max(national.retention_floor(c), environment.backup_retention_days.get(c, 0))
-            for c in server_classes
-        ),
-        servers=[
-            BackupServer("shared", shared_server_name(tenancy)),
-            *(
-                BackupServer(commune, dedicated_server_name(tenancy, commune), commune)
-                for commune in sorted(dedicated)
-            ),
-        ],
-    ),
-    opts=in_primary,
-)
-
-servers = CommuneServers(
-    tenancy,
-    ServersArgs(
-        vpc_id=network.vpc.id,
-        vpc_cidr=region_cidr,
-        app_subnet_ids=[s.id for s in network.subnets["app"]],
-        kms_key_arn=key_arn,
-        instance_type=environment.servers.instance_type,
-        pool_size=environment.servers.shared_pool_size,
-        data_class=archive_class or "personal",
-        management_cidr=management_cidr,
-        office_supernet=national.ip_plan.office_supernet,
-        shared_archive_policy_arn=archive.policy_arn("shared") if archive else None,
-        shared_archive_policy=archive.shared_pool_policy if archive else None,
-        access_log_bucket=audit.access_logs.name,
-        domain=f"{region.slug}.{environment_name}.{national.hosting.internal_domain}",
-        deletion_protection=environment.database.deletion_protection,
-        dedicated=[
-            DedicatedServer(
-                commune=commune,
-                data_class=entry.data_class,
-                subnet_id=network.dedicated_subnets[commune].id,
-                rule_priority=1 + slice_index(region_cidr, envs.dedicated_network(commune)),
-                archive_policy_arn=archive.policy_arn(commune) if archive else None,
-                archive_policy=archive.dedicated_policies[commune] if archive else None,
-            )
-            for commune, entry in sorted(dedicated.items())
-        ],
-        role_policies={
-            role: [RolePolicy("host-backups", host_backups.policy_arn(role), policy)]
-            for role, policy in host_backups.policies.items()
-        },
-    ),
-    opts=in_primary,
-)
-
-if region.offices:
-    OfficeVpn(
+    network = TenancyNetwork(
         tenancy,
-        OfficesArgs(
+        NetworkArgs(
+            cidr=region_cidr,
+            availability_zones=environment.availability_zones,
+            nat_per_az=environment.nat_gateway_per_az,
+            flow_log_bucket_arn=audit.audit_bucket.arn,
+            kms_key_arn=key_arn,
+            log_retention_days=environment.log_retention_days,
+            management_cidr=management_cidr,
+            office_supernet=national.ip_plan.office_supernet,
+            dedicated={commune: envs.dedicated_network(commune) for commune in dedicated},
+        ),
+        opts=in_primary,
+    )
+
+    archive = None
+    if archive_class is not None:
+        archive = DocumentArchive(
+            tenancy,
+            ArchiveArgs(
+                data_class=archive_class,
+                kms_key_arn=key_arn,
+                kms_key_alias=keys.alias,
+                access_log_bucket=audit.access_logs.name,
+                object_lock_mode=environment.object_lock_mode,
+                retention_days=national.retention_floor(archive_class),
+                dedicated_communes=sorted(dedicated),
+            ),
+            opts=in_primary,
+        )
+
+    Database(
+        tenancy,
+        DatabaseArgs(
+            data_class=database_class,
+            subnet_ids=[s.id for s in network.subnets["data"]],
             vpc_id=network.vpc.id,
-            route_tables={
-                **{f"app-{az}": rt.id for az, rt in zip("abcdef", network.app_route_tables, strict=False)},
-                "data": network.data_route_table.id,
+            client_cidrs={
+                "app": str(tier_block(region_cidr, "app")),
+                **{commune: str(envs.dedicated_network(commune)) for commune in sorted(dedicated)},
             },
-            offices=[
-                OfficeSite(
-                    commune=o.commune,
-                    gateway_ip=o.gateway_ip,
-                    bgp_asn=o.bgp_asn,
-                    cidr=IPv4Network(envs.office_network(region_code, o.commune)),
-                )
-                for o in region.offices
+            kms_key_arn=key_arn,
+            instance_class=environment.database.instance_class,
+            allocated_storage_gb=environment.database.allocated_storage_gb,
+            multi_az=environment.database.multi_az,
+            deletion_protection=environment.database.deletion_protection,
+            retention_floor_days=national.retention_floor(database_class),
+            log_retention_days=environment.log_retention_days,
+        ),
+        opts=in_primary,
+    )
+
+    BackupPlans(
+        tenancy,
+        BackupArgs(
+            kms_key_arn=key_arn,
+            dr_kms_key_arn=keys.dr_key.arn,
+            dr_provider=dr,
+            lock_mode=environment.backup_vault_lock_mode,
+            retention_days={
+                c: d for c, d in environment.backup_retention_days.items() if c in tenancy.cloud_classes()
+            },
+            floors={c: national.retention_floor(c) for c in tenancy.cloud_classes()},
+        ),
+        opts=in_primary,
+    )
+
+    # The servers' restic repositories (roles/backup): one locked bucket, one prefix per server. The
+    # retention covers the longest any server's data class keeps its backups (never under its floor).
+    server_classes = {archive_class or "personal", *(d.data_class for d in dedicated.values())}
+    host_backups_class = max(server_classes, key=national.retention_floor)
+    host_backups = HostBackups(
+        tenancy,
+        HostBackupsArgs(
+            data_class=host_backups_class,
+            kms_key_arn=key_arn,
+            kms_key_alias=keys.alias,
+            access_log_bucket=audit.access_logs.name,
+            lock_mode=environment.backup_vault_lock_mode,
+            retention_days=max(
+                max(national.retention_floor(c), environment.backup_retention_days.get(c, 0))
+                for c in server_classes
+            ),
+            servers=[
+                BackupServer("shared", shared_server_name(tenancy)),
+                *(
+                    BackupServer(commune, dedicated_server_name(tenancy, commune), commune)
+                    for commune in sorted(dedicated)
+                ),
             ],
         ),
         opts=in_primary,
     )
 
-share = environment.monthly_budget_usd // (len(dedicated) + 1)
-Budgets(
-    tenancy,
-    BudgetsArgs(
-        monthly_usd=environment.monthly_budget_usd,
-        kms_key_arn=key_arn,
-        cost_tags=list(national.mandatory_tags),
-        dedicated_communes={commune: share for commune in dedicated},
-    ),
-    opts=in_primary,
-)
+    CommuneServers(
+        tenancy,
+        ServersArgs(
+            vpc_id=network.vpc.id,
+            vpc_cidr=region_cidr,
+            app_subnet_ids=[s.id for s in network.subnets["app"]],
+            kms_key_arn=key_arn,
+            instance_type=environment.servers.instance_type,
+            pool_size=environment.servers.shared_pool_size,
+            data_class=archive_class or "personal",
+            management_cidr=management_cidr,
+            office_supernet=national.ip_plan.office_supernet,
+            shared_archive_policy_arn=archive.policy_arn("shared") if archive else None,
+            shared_archive_policy=archive.shared_pool_policy if archive else None,
+            access_log_bucket=audit.access_logs.name,
+            domain=f"{region.slug}.{environment_name}.{national.hosting.internal_domain}",
+            deletion_protection=environment.database.deletion_protection,
+            dedicated=[
+                DedicatedServer(
+                    commune=commune,
+                    data_class=entry.data_class,
+                    subnet_id=network.dedicated_subnets[commune].id,
+                    rule_priority=1 + slice_index(region_cidr, envs.dedicated_network(commune)),
+                    archive_policy_arn=archive.policy_arn(commune) if archive else None,
+                    archive_policy=archive.dedicated_policies[commune] if archive else None,
+                )
+                for commune, entry in sorted(dedicated.items())
+            ],
+            role_policies={
+                role: [RolePolicy("host-backups", host_backups.policy_arn(role), policy)]
+                for role, policy in host_backups.policies.items()
+            },
+        ),
+        opts=in_primary,
+    )
 
-pulumi.export("region", region_code)
-pulumi.export("aws_region", tenancy.aws_region)
-pulumi.export("vpc_cidr", str(region_cidr))
-pulumi.export("audit_bucket", audit.audit_bucket.name)
-if archive is not None:
-    pulumi.export("archive_bucket", archive.bucket.name)
-pulumi.export("host_backups_bucket", host_backups.bucket.name)
+    if region.offices:
+        OfficeVpn(
+            tenancy,
+            OfficesArgs(
+                vpc_id=network.vpc.id,
+                route_tables={
+                    **{
+                        f"app-{az}": rt.id for az, rt in zip("abcdef", network.app_route_tables, strict=False)
+                    },
+                    "data": network.data_route_table.id,
+                },
+                offices=[
+                    OfficeSite(
+                        commune=o.commune,
+                        gateway_ip=o.gateway_ip,
+                        bgp_asn=o.bgp_asn,
+                        cidr=IPv4Network(envs.office_network(region_code, o.commune)),
+                    )
+                    for o in region.offices
+                ],
+            ),
+            opts=in_primary,
+        )
+
+    share = environment.monthly_budget_usd // (len(dedicated) + 1)
+    Budgets(
+        tenancy,
+        BudgetsArgs(
+            monthly_usd=environment.monthly_budget_usd,
+            kms_key_arn=key_arn,
+            cost_tags=list(national.mandatory_tags),
+            dedicated_communes={commune: share for commune in dedicated},
+        ),
+        opts=in_primary,
+    )
+
+    pulumi.export("region", region_code)
+    pulumi.export("aws_region", tenancy.aws_region)
+    pulumi.export("vpc_cidr", str(region_cidr))
+    pulumi.export("audit_bucket", audit.audit_bucket.name)
+    if archive is not None:
+        pulumi.export("archive_bucket", archive.bucket.name)
+    pulumi.export("host_backups_bucket", host_backups.bucket.name)
+
+
+config = pulumi.Config("jamaa")
+root = Path(config.get("environments") or Path(__file__).resolve().parent.parent / "environments")
+kind = config.get("kind")
+if kind:
+    from organization.program import deploy
+
+    deploy(kind, load_environments(root))
+else:
+    deploy_region(config, load_environments(root))

@@ -34,6 +34,8 @@ class PlannedResource:
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     """Per input key, the URNs of the resources its value comes from: links a `vpcId` that is
     unknown offline to the VPC it will be."""
+    protect: bool = False
+    """Registered with `protect=True`: the engine refuses to delete it."""
 
     @property
     def is_provider(self) -> bool:
@@ -65,6 +67,8 @@ class Plan:
     project: str
     resources: list[PlannedResource]
     warnings: list[str] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """The stack outputs the program exported (`pulumi.export`), unknowns as `UNKNOWN`."""
     _index: dict[str, PlannedResource] | None = field(default=None, init=False, repr=False, compare=False)
 
     def of_type(self, type_: str) -> list[PlannedResource]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import gc
+import hashlib
 import json
 import logging
 import runpy
@@ -188,18 +189,73 @@ def _plain(value: Any, path: str, unknown: set[str]) -> Any:
     return str(value)
 
 
-class PlanMocks(pulumi.runtime.Mocks):
-    """Answers like a preview of a create: outputs echo the inputs, ids and computed values unknown."""
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+ACCOUNT = "aws:organizations/account:Account"
+ORGANIZATION = "aws:organizations/organization:Organization"
+OFFLINE_ORGANIZATION_ID = "o-offlineplan"
+OFFLINE_ROOT_ID = "r-off0"
+"""What an organization's id and root id are offline: placeholders, so the stacks reading them
+(through the `org` stack's outputs) can be planned."""
 
-    def __init__(self) -> None:
+
+def offline_account_id(name: str) -> str:
+    """A vended account's id offline: a placeholder derived from its name (distinct, stable), so
+    the stacks that read it through a StackReference can be planned; never a real account."""
+    digest = int(hashlib.sha256(name.encode()).hexdigest(), 16)
+    return f"9{digest % 10**11:011d}"
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Answers like a preview of a create: outputs echo the inputs, ids and computed values unknown.
+
+    A StackReference is answered with `references[name]` (the outputs of that stack's own offline
+    plan); an unknown one with no outputs, its name kept in `unresolved_references`."""
+
+    def __init__(self, references: dict[str, dict[str, Any]] | None = None) -> None:
         self.unanswered_calls: list[str] = []
+        self.references = dict(references or {})
+        self.unresolved_references: list[str] = []
+        self.monitor: RecordingMonitor | None = None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            name = str(args.inputs.get("name") or args.resource_id)
+            if name not in self.references:
+                self.unresolved_references.append(name)
+            outputs = self.references.get(name, {})
+            return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
+        if args.typ == ORGANIZATION:
+            state = dict(args.inputs)
+            state.update(
+                id=OFFLINE_ORGANIZATION_ID,
+                arn=f"arn:aws:organizations::{OFFLINE_ACCOUNT_ID}:organization/{OFFLINE_ORGANIZATION_ID}",
+                masterAccountId=OFFLINE_ACCOUNT_ID,
+                roots=[{"id": OFFLINE_ROOT_ID, "name": "Root", "arn": "", "policyTypes": []}],
+            )
+            return OFFLINE_ORGANIZATION_ID, state
+        if args.typ == ACCOUNT and isinstance(args.inputs.get("name"), str):
+            return offline_account_id(args.inputs["name"]), dict(args.inputs)
         return "", dict(args.inputs)
+
+    def _assumed_account(self, provider_ref: str | None) -> str | None:
+        """The account of the role an explicit provider assumes (offline, from its recorded config)."""
+        if not provider_ref or self.monitor is None:
+            return None
+        urn = provider_ref.rsplit("::", 1)[0]
+        for resource in self.monitor.planned:
+            if resource.urn == urn:
+                roles = resource.inputs.get("assumeRoles")
+                if isinstance(roles, str) and roles != UNKNOWN:
+                    roles = json.loads(roles)
+                if isinstance(roles, list) and roles and isinstance(roles[-1], dict):
+                    arn = roles[-1].get("roleArn")
+                    if isinstance(arn, str) and arn.startswith("arn:aws:iam::"):
+                        return arn.split(":")[4]
+        return None
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            account = OFFLINE_ACCOUNT_ID
+            account = self._assumed_account(args.provider) or OFFLINE_ACCOUNT_ID
             return {
                 "accountId": account,
                 "arn": f"arn:aws:iam::{account}:user/offline-plan",
@@ -216,6 +272,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.planned: list[PlannedResource] = []
+        self.outputs: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:
@@ -249,6 +306,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 for key, deps in sorted(request.propertyDependencies.items())
                 if deps.urns
             },
+            protect=bool(request.protect),
         )
         with self._lock:
             self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
@@ -301,10 +359,12 @@ def run_callable(
     stack: str,
     config: dict[str, str],
     describe: Callable[[BaseException], str],
+    mocks: PlanMocks | None = None,
 ) -> Plan:
     """Run `program_fn` as a Pulumi program under recording mocks, in preview mode, isolated."""
-    mocks = PlanMocks()
+    mocks = mocks or PlanMocks()
     monitor = RecordingMonitor(mocks)
+    mocks.monitor = monitor
     engine = RecordingEngine()
 
     def run() -> None:
@@ -321,6 +381,7 @@ def run_callable(
             pulumi_settings.SETTINGS.engine = engine
             pulumi.runtime.set_all_config(config, [])
             loop.run_until_complete(run_pulumi_func(program_fn))
+            monitor.outputs = loop.run_until_complete(_stack_outputs())
         finally:
             pending = asyncio.all_tasks(loop)
             for task in pending:
@@ -348,7 +409,18 @@ def run_callable(
         f"warning: no offline answer for invoke {token}" for token in sorted(set(mocks.unanswered_calls))
     ]
     resources = sorted(monitor.planned, key=lambda r: r.urn)
-    return Plan(stack=stack, project=project, resources=resources, warnings=warnings)
+    return Plan(stack=stack, project=project, resources=resources, warnings=warnings, outputs=monitor.outputs)
+
+
+async def _stack_outputs() -> dict[str, Any]:
+    """What the program exported (`pulumi.export`), resolved as a preview would see it."""
+    root = pulumi_settings.get_root_resource()
+    exported = getattr(root, "outputs", None)
+    if not exported:
+        return {}
+    serialized = await rpc.serialize_properties(dict(exported), {})
+    plain: dict[str, Any] = _plain(rpc.deserialize_properties(serialized), "", set())
+    return plain
 
 
 def _current_loop() -> asyncio.AbstractEventLoop | None:
@@ -358,13 +430,67 @@ def _current_loop() -> asyncio.AbstractEventLoop | None:
     return loop if isinstance(loop, asyncio.AbstractEventLoop) and not loop.is_closed() else None
 
 
-def run_program(program_dir: Path, stack: str, config: dict[str, str] | None = None) -> Plan:
+_REFERENCED: dict[tuple[str, str, str], dict[str, Any]] = {}
+"""Outputs of stacks planned to answer another stack's StackReference, per (program, stack, config)."""
+
+
+def _referenced_stack(program: _Program, name: str) -> str | None:
+    """`organization/jamaa/org` (or `jamaa/org`, `org`) → `org` when it is a stack of this project."""
+    parts = name.split("/")
+    if len(parts) > 1 and parts[-2] != program.project:
+        return None
+    path = stack_file(program, parts[-1])
+    return parts[-1] if path is not None and path.is_file() else None
+
+
+def run_program(
+    program_dir: Path,
+    stack: str,
+    config: dict[str, str] | None = None,
+    references: dict[str, dict[str, Any]] | None = None,
+) -> Plan:
     """Plan `program_dir` (a dir with Pulumi.yaml, or the program's own dir) for `stack`, offline.
 
     Config comes from Pulumi.yaml defaults, then Pulumi.<stack>.yaml, then `config` (namespaced keys
     such as `jamaa:region`; a key without a namespace gets the project's).
+
+    A `pulumi.StackReference` is answered from `references` (stack name → outputs); a reference to
+    another stack of the same project that is not given is planned offline first (once per
+    process), and the program runs again with its outputs. Any other reference reads no outputs.
     """
+    refs = dict(references or {})
     program = locate_program(Path(program_dir))
+    for _ in range(4):
+        mocks = PlanMocks(refs)
+        try:
+            plan = _run_once(program, stack, config, mocks)
+        except PlanError:
+            if not _resolve(program, mocks, refs, stack):
+                raise
+            continue
+        if not _resolve(program, mocks, refs, stack):
+            return plan
+    raise PlanError(f"plan {stack}: stack references do not settle: {', '.join(sorted(refs))}")
+
+
+def _resolve(program: _Program, mocks: PlanMocks, refs: dict[str, dict[str, Any]], stack: str) -> bool:
+    """Plan the referenced stacks the last run could not answer; False when there is none to plan."""
+    added = False
+    for name in dict.fromkeys(mocks.unresolved_references):
+        target = _referenced_stack(program, name)
+        if target is None or target == stack or name in refs:
+            continue
+        key = (str(program.main_dir), target, json.dumps(stack_config(program, target), sort_keys=True))
+        if key not in _REFERENCED:
+            outputs = run_program(program.project_dir or program.main_dir, target).outputs
+            # An output the preview cannot know is not there yet for the stack that reads it.
+            _REFERENCED[key] = {k: v for k, v in outputs.items() if UNKNOWN not in json.dumps(v)}
+        refs[name] = _REFERENCED[key]
+        added = True
+    return added
+
+
+def _run_once(program: _Program, stack: str, config: dict[str, str] | None, mocks: PlanMocks) -> Plan:
     merged = stack_config(program, stack)
     if config:
         merged.update(_namespaced(program.project, dict(config)))
@@ -388,6 +514,7 @@ def run_program(program_dir: Path, stack: str, config: dict[str, str] | None = N
             stack=stack,
             config=merged,
             describe=lambda error: _describe(error, program, stack),
+            mocks=mocks,
         )
     finally:
         _forget_modules(program.main_dir)

@@ -20,6 +20,7 @@ from jamaa_policies import (  # noqa: F401  (importing a family registers its po
     kms,
     logging,
     network,
+    organization,
     rds,
     residency,
     s3,

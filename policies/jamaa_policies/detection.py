@@ -51,7 +51,10 @@ def _required(args: StackValidationArgs, config: Mapping[str, Any], what: str) -
     if environment is None:
         args.not_applicable(f"no resource carries an environment tag; cannot tell whether {what} is required")
     if environment not in config["environments"]:
-        args.not_applicable(f"environment {environment} does not require {what}")
+        args.not_applicable(
+            f"environment {environment} does not require {what} in the stack "
+            "(off, or provided by the organization stacks)"
+        )
     return str(environment)
 
 

@@ -50,6 +50,7 @@ FAMILIES = (
     "iam",
     "tags",
     "residency",
+    "organization",
 )
 
 ConfigSchema = Callable[["Settings"], dict[str, dict[str, Any]]]

@@ -108,12 +108,20 @@ def no_inline_admin(
                 "arn:aws:iam::aws:policy/IAMFullAccess",
             ],
             "Managed policies never attached by a tenancy.",
-        )
+        ),
+        "admin_roles": string_list(
+            list(_s.admin_roles),
+            "The organization's deployment, break-glass and pipeline roles (organization.yaml), which "
+            "administer whole accounts and are guarded by the protect-roles SCP (CLD-ORG-005) instead.",
+        ),
     },
 )
 def no_admin_managed_attachment(
     args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
+    role = args.props.get("role") if args.resource_type != ROLE else args.props.get("name")
+    if isinstance(role, str) and role in config.get("admin_roles", []):
+        return
     if args.resource_type == ROLE:
         arns = [str(a) for a in as_list(args.props.get("managedPolicyArns"))]
     else:

@@ -8,7 +8,16 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
-from jamaa_policies.framework import StackIndex, integer, number, resource_policy, stack_policy, truthy
+from jamaa_policies.framework import (
+    StackIndex,
+    integer,
+    number,
+    resource_policy,
+    stack_policy,
+    string_list,
+    tag_knobs,
+    truthy,
+)
 from jamaa_policies.settings import Settings
 
 TRAIL = "aws:cloudtrail/trail:Trail"
@@ -22,12 +31,24 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
     severity="high",
     controls=["CLD-LOG-001"],
     remediation="Add an aws.cloudtrail.Trail (multi-region, log file validation, KMS) to the audit-logging component.",
+    config=lambda s: {
+        **tag_knobs(s),
+        "environments": string_list(
+            s.environments_where("trail"),
+            "Environments whose stacks declare their own trail (the others are covered by the organization trail of the log-archive stack).",
+        ),
+    },
 )
-def cloudtrail_present(
-    args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
-) -> None:
+def cloudtrail_present(args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
     trails = StackIndex(args.resources).of_type(TRAIL)
     if not trails:
+        from jamaa_policies.detection import stack_environment
+
+        environment = stack_environment(args.resources, config)
+        if environment not in config["environments"]:
+            args.not_applicable(
+                f"environment {environment}: the organization trail (log-archive stack) records this account"
+            )
         report("The stack has no CloudTrail trail.")
         return
     if not any(trail.props.get("enableLogging") is not False for trail in trails):

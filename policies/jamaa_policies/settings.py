@@ -28,6 +28,10 @@ class Settings:
     cndp_authorisations: tuple[dict[str, Any], ...]
     # environment name -> settings the policies care about (security services, lock modes)
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the member accounts' roles an SCP protects (organization.yaml: roles; CLD-ORG-005), and with
+    # the management account's pipeline role, the roles that administer whole accounts
+    protected_roles: tuple[str, ...] = ()
+    admin_roles: tuple[str, ...] = ()
 
     @classmethod
     def from_environments(cls, root: Path) -> Settings:
@@ -45,10 +49,15 @@ class Settings:
         environments: dict[str, dict[str, Any]] = {}
         for name, env in envs.environments.items():
             services = env.security_services
+            # In an organization environment, GuardDuty, Security Hub and the trail come from the
+            # organization stacks: the stack itself need not (must not) declare them.
+            in_stack = not env.organization
             environments[name] = {
-                "guardduty": services.guardduty,
+                "guardduty": services.guardduty and in_stack,
                 "config": services.config,
-                "security_hub": services.security_hub,
+                "security_hub": services.security_hub and in_stack,
+                "trail": in_stack,
+                "organization": env.organization,
                 "multi_az": env.database.multi_az,
                 "deletion_protection": env.database.deletion_protection,
                 "backup_vault_lock_mode": env.backup_vault_lock_mode,
@@ -72,6 +81,20 @@ class Settings:
                 for a in national.cndp_authorisations
             ),
             environments=environments,
+            protected_roles=(
+                (envs.organization.roles.break_glass, envs.organization.roles.deployment)
+                if envs.organization is not None
+                else ()
+            ),
+            admin_roles=(
+                (
+                    envs.organization.roles.break_glass,
+                    envs.organization.roles.deployment,
+                    envs.organization.roles.pipeline,
+                )
+                if envs.organization is not None
+                else ()
+            ),
         )
 
     def environments_where(self, key: str, value: Any = True) -> list[str]:

@@ -218,10 +218,83 @@ def server_policy(*statements: dict[str, Any]) -> Res:
     return Res(IAM_POLICY, "server-backups", {"policy": doc(*statements)})
 
 
-def prod_stack(*resources: Res) -> list[Res]:
-    """Resources under a provider whose default tags say environment prod."""
+ORGANIZATION = "aws:organizations/organization:Organization"
+SCP = "aws:organizations/policy:Policy"
+SCP_ATTACHMENT = "aws:organizations/policyAttachment:PolicyAttachment"
+
+
+def scp_statement(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def region_guard(regions: list[str]) -> dict[str, Any]:
+    return scp_statement(
+        {
+            "Effect": "Deny",
+            "NotAction": ["iam:*", "sts:*"],
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:RequestedRegion": regions}},
+        }
+    )
+
+
+REGION_GUARD = region_guard(["eu-south-2", "eu-west-3"])
+STAY = scp_statement({"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"})
+DETECTION = scp_statement(
+    {
+        "Effect": "Deny",
+        "Action": [
+            "cloudtrail:StopLogging",
+            "cloudtrail:DeleteTrail",
+            "guardduty:DeleteDetector",
+            "config:StopConfigurationRecorder",
+            "config:DeleteConfigurationRecorder",
+            "securityhub:DisableSecurityHub",
+            "backup:DeleteBackupVaultLockConfiguration",
+        ],
+        "Resource": "*",
+    }
+)
+DENY_ROOT = scp_statement(
+    {
+        "Effect": "Deny",
+        "Action": "*",
+        "Resource": "*",
+        "Condition": {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}},
+    }
+)
+PROTECT_ROLES = scp_statement(
+    {
+        "Effect": "Deny",
+        "Action": ["iam:DeleteRole", "iam:UpdateAssumeRolePolicy"],
+        "Resource": ["arn:aws:iam::*:role/jamaa-deployment", "arn:aws:iam::*:role/jamaa-break-glass"],
+    }
+)
+
+
+def org_stack(document: dict[str, Any], attach: bool = True) -> list[Res]:
+    """An organization with one SCP (its id unknown, as in a preview) attached to the root."""
+    organization = Res(ORGANIZATION, "org", {"featureSet": "ALL"})
+    scp = Res(SCP, "scp", {"type": "SERVICE_CONTROL_POLICY", "content": json.dumps(document)})
+    resources = [organization, scp]
+    if attach:
+        resources.append(
+            Res(
+                SCP_ATTACHMENT,
+                "scp-on-root",
+                {"policyId": unknown(), "targetId": "r-abcd"},
+                {"policyId"},
+                property_dependencies={"policyId": [scp.urn]},
+            )
+        )
+    return resources
+
+
+def prod_stack(*resources: Res, environment: str = "prod") -> list[Res]:
+    """Resources under a provider whose default tags say environment prod (or `environment`)."""
+    tags = {**MT, "jamaa:environment": environment}
     prov = Res(
-        "pulumi:providers:aws", "primary", {"region": "eu-south-2", "defaultTags": json.dumps({"tags": MT})}
+        "pulumi:providers:aws", "primary", {"region": "eu-south-2", "defaultTags": json.dumps({"tags": tags})}
     )
     return [
         prov,
@@ -960,7 +1033,14 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
     ),
     # --- logging -------------------------------------------------------------------------------
     ("cloudtrail-present", "trail", [trail()], None),
-    ("cloudtrail-present", "no-trail", [bucket()], "The stack has no CloudTrail trail"),
+    (
+        "cloudtrail-present",
+        "no-trail",
+        prod_stack(Res(VPC, "vpc", {"cidrBlock": "10.0.0.0/16"}), environment="lab"),
+        "The stack has no CloudTrail trail",
+    ),
+    # prod stacks deploy into member accounts: the organization trail (log-archive) covers them
+    ("cloudtrail-present", "organization-trail", prod_stack(bucket()), None),
     ("cloudtrail-multi-region", "multi", [trail()], None),
     ("cloudtrail-multi-region", "single", [trail(isMultiRegionTrail=False)], "Trail is not multi-region"),
     ("cloudtrail-log-file-validation", "on", [trail()], None),
@@ -995,7 +1075,14 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
     # --- detection (environment from the provider's default tags) --------------------------------
     ("guardduty-enabled", "detector", prod_stack(Res(DETECTOR, "gd", {"enable": True})), None),
     ("guardduty-enabled", "untagged-stack", [Res(VPC, "vpc", {"cidrBlock": "10.0.0.0/16"})], None),
-    ("guardduty-enabled", "missing", prod_stack(bucket()), "No GuardDuty detector in this prod stack"),
+    (
+        "guardduty-enabled",
+        "missing",
+        prod_stack(Res(VPC, "vpc", {"cidrBlock": "10.0.0.0/16"}), environment="lab"),
+        "No GuardDuty detector in this lab stack",
+    ),
+    # prod: GuardDuty comes from the organization (security stack), not the stack
+    ("guardduty-enabled", "organization", prod_stack(bucket()), None),
     (
         "config-recorder-enabled",
         "recording",
@@ -1021,9 +1108,10 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
     (
         "securityhub-enabled",
         "no-cis",
-        prod_stack(Res(HUB, "h", {})),
+        prod_stack(Res(HUB, "h", {}), environment="lab"),
         "no subscription to the CIS AWS Foundations Benchmark",
     ),
+    ("securityhub-enabled", "organization", prod_stack(bucket()), None),
     # --- backup --------------------------------------------------------------------------------
     (
         "backup-vault-lock",
@@ -1457,5 +1545,46 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
         "uncovered-region",
         [Res(BUCKET, "b", {"region": "eu-north-1", "tags": tags(data_class="personal")})],
         "personal data in eu-north-1 (outside Morocco) without a valid recorded CNDP authorisation",
+    ),
+    # --- organization (the org stack's SCPs) ------------------------------------------------------
+    ("scp-region-guard", "guarded", org_stack(REGION_GUARD), None),
+    (
+        "scp-region-guard",
+        "denies-an-allowed-region",
+        org_stack(region_guard(["eu-south-2"])),
+        "would deny allowed region(s) eu-west-3",
+    ),
+    ("scp-region-guard", "unattached", org_stack(REGION_GUARD, attach=False), "is attached to no root"),
+    ("scp-region-guard", "no-organization", [Res(VPC, "vpc", {"cidrBlock": "10.0.0.0/16"})], None),
+    ("scp-stay-in-organization", "denied", org_stack(STAY), None),
+    (
+        "scp-stay-in-organization",
+        "missing",
+        org_stack(REGION_GUARD),
+        "denying organizations:LeaveOrganization",
+    ),
+    ("scp-protect-detection", "denied", org_stack(DETECTION), None),
+    (
+        "scp-protect-detection",
+        "partial",
+        org_stack(scp_statement({"Effect": "Deny", "Action": ["cloudtrail:StopLogging"], "Resource": "*"})),
+        "does not deny cloudtrail:DeleteTrail",
+    ),
+    ("scp-deny-root-user", "denied", org_stack(DENY_ROOT), None),
+    ("scp-deny-root-user", "missing", org_stack(STAY), "No service control policy denying the root user"),
+    ("scp-protect-roles", "protected", org_stack(PROTECT_ROLES), None),
+    (
+        "scp-protect-roles",
+        "one-role-left-out",
+        org_stack(
+            scp_statement(
+                {
+                    "Effect": "Deny",
+                    "Action": ["iam:DeleteRole"],
+                    "Resource": ["arn:aws:iam::*:role/jamaa-deployment"],
+                }
+            )
+        ),
+        "does not cover role jamaa-break-glass",
     ),
 ]

@@ -169,7 +169,7 @@ def test_cli_plan_stack_with_json(tmp_path: Path) -> None:
 def test_cli_errors_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["plan", "ma-13-prod", "--project", str(ROOT)])
     assert result.exit_code == 2
-    assert "no such stack 'ma-13-prod' (known: lab, ma-01-prod," in result.output
+    assert "no such stack 'ma-13-prod' (known: lab, log-archive, ma-01-prod," in result.output
     bad = program(tmp_path, "bad", "raise RuntimeError('boom')\n")
     result = runner.invoke(app, ["plan", "--program", str(bad)])
     assert result.exit_code == 2

@@ -1,0 +1,1 @@
+"""The organization stacks: `org` (management account), `log-archive`, `security`."""
