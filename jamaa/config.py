@@ -368,7 +368,9 @@ class Environments:
             )
         return Stack(name=name, region=self.regions[code], environment=self.environments[env])
 
-    def stack_names(self) -> list[str]:
+    def region_stack_names(self) -> list[str]:
+        """The regional stacks: ma-NN-<env> for each environment without a fixed region, then those
+        environments with one (`lab`)."""
         names = [
             f"{code.lower()}-{env}"
             for env, settings in sorted(self.environments.items())
@@ -377,6 +379,12 @@ class Environments:
         ]
         names += [env for env, settings in sorted(self.environments.items()) if settings.region]
         return names
+
+    def stack_names(self) -> list[str]:
+        """Every stack: the organization's (in deployment order, when there is an organization),
+        then the regional ones."""
+        organization = list(ORGANIZATION_STACKS) if self.organization is not None else []
+        return organization + self.region_stack_names()
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -851,7 +859,7 @@ def _check_organization(envs: Environments, path: Path) -> Iterator[str]:
     environment has exactly one account, names and e-mails are never reused, OUs exist, and the
     region guard never denies a region national.yaml allows."""
     org = envs.organization
-    needing = [name for name in envs.stack_names() if envs.stack(name).environment.organization]
+    needing = [name for name in envs.region_stack_names() if envs.stack(name).environment.organization]
     if org is None:
         for name in needing:
             yield f"{path}: accounts: stack {name} deploys into the organization, but the file is missing"

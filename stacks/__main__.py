@@ -52,8 +52,17 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
 
     aws_region = envs.primary_region(environment_name)
     dr_region = envs.dr_region(environment_name)
-    primary = make_provider(envs, region, environment_name, aws_region, "primary")
-    dr = make_provider(envs, region, environment_name, dr_region, "dr")
+    # In an organization environment the stack deploys into its own member account, through the
+    # deployment role the org stack created there (account ids read from the org stack's outputs).
+    role_arn = None
+    if environment.organization:
+        from organization.context import OrgReference, org_stack_name
+
+        role_arn = OrgReference(org_stack_name()).deployment_role_arn(
+            f"{region_code.lower()}-{environment_name}"
+        )
+    primary = make_provider(envs, region, environment_name, aws_region, "primary", role_arn)
+    dr = make_provider(envs, region, environment_name, dr_region, "dr", role_arn)
     # The account, once, at the start (as a preview does): ARNs are then plain, checkable strings.
     identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=primary))
     tenancy = Tenancy(
@@ -86,9 +95,13 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
             kms_key_arn=key_arn,
             log_retention_days=environment.log_retention_days,
             object_lock_mode=environment.object_lock_mode,
-            guardduty=environment.security_services.guardduty,
+            # Organization accounts: the trail, GuardDuty and Security Hub are the organization's
+            # (log-archive and security stacks); AWS Config records per account and region here.
+            trail=not environment.organization,
+            guardduty=environment.security_services.guardduty and not environment.organization,
             config=environment.security_services.config,
-            security_hub=environment.security_services.security_hub,
+            security_hub=environment.security_services.security_hub and not environment.organization,
+            config_regions=[aws_region, dr_region],
         ),
         opts=in_primary,
     )
@@ -254,7 +267,9 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
         BudgetsArgs(
             monthly_usd=environment.monthly_budget_usd,
             kms_key_arn=key_arn,
-            cost_tags=list(national.mandatory_tags),
+            # The payer (management) account activates cost allocation tags: the org stack does, for
+            # the organization's accounts; a stack without an organization activates its own.
+            cost_tags=[] if environment.organization else list(national.mandatory_tags),
             dedicated_communes={commune: share for commune in dedicated},
         ),
         opts=in_primary,

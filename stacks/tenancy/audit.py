@@ -1,11 +1,14 @@
 """Audit logging: the log buckets, CloudTrail, GuardDuty, AWS Config and Security Hub (CIS standard).
 
-Each detective service is switchable per environment (`security_services` in environment.yaml).
+Each detective service is switchable per environment (`security_services` in environment.yaml). In
+an organization environment the trail, GuardDuty and Security Hub are the organization's (one each
+per account, set up by the log-archive and security stacks), and this component keeps only what is
+per account and region: the log buckets and AWS Config's recorders (primary and DR region).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -13,6 +16,7 @@ import pulumi_aws as aws
 
 from tenancy.buckets import ObjectLock, SecureBucket, SecureBucketArgs
 from tenancy.context import Tenancy, assume_role_policy, child, policy_json
+from tenancy.recording import ConfigRecording, RecordingArgs
 
 CIS_STANDARD = "standards/cis-aws-foundations-benchmark/v/3.0.0"
 
@@ -25,6 +29,8 @@ class AuditArgs:
     guardduty: bool
     config: bool
     security_hub: bool
+    trail: bool = True
+    config_regions: list[str] = field(default_factory=list)  # default: the stack's region
 
 
 def _service_write(sid: str, service: str, bucket_arn: str, prefix: str, account: str) -> list[Any]:
@@ -53,7 +59,7 @@ def _service_write(sid: str, service: str, bucket_arn: str, prefix: str, account
 class AuditLogging(pulumi.ComponentResource):
     access_logs: SecureBucket
     audit_bucket: SecureBucket
-    trail: aws.cloudtrail.Trail
+    trail: aws.cloudtrail.Trail | None
 
     FLOW_LOG_PREFIX = "vpc-flow-logs"
 
@@ -106,8 +112,12 @@ class AuditLogging(pulumi.ComponentResource):
                 expiration_days=args.log_retention_days,
                 object_lock=ObjectLock(args.object_lock_mode, args.log_retention_days),
                 extra_statements=[
-                    *_service_write(
-                        "CloudTrail", "cloudtrail.amazonaws.com", audit_arn, "cloudtrail", account
+                    *(
+                        _service_write(
+                            "CloudTrail", "cloudtrail.amazonaws.com", audit_arn, "cloudtrail", account
+                        )
+                        if args.trail
+                        else []
                     ),
                     *_service_write("Config", "config.amazonaws.com", audit_arn, "config", account),
                     *_service_write(
@@ -118,56 +128,58 @@ class AuditLogging(pulumi.ComponentResource):
             opts=child(self, depends_on=[self.access_logs]),
         )
 
-        trail_name = tenancy.name("trail")
-        # ARNs below are built from the config-derived names, so the plan can check them offline;
-        # `depends_on` keeps the creation order the outputs would have given.
-        trail_group_name = f"/jamaa/{tenancy.prefix}/cloudtrail"
-        trail_group_arn = tenancy.log_group_arn(trail_group_name)
-        trail_role_name = tenancy.name("trail-to-logs")
-        trail_logs = aws.cloudwatch.LogGroup(
-            tenancy.name("trail-logs"),
-            name=trail_group_name,
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.kms_key_arn,
-            tags=tenancy.tags(tenancy.name("trail-logs")),
-            opts=child(self),
-        )
-        trail_role = aws.iam.Role(
-            tenancy.name("trail-role"),
-            name=trail_role_name,
-            assume_role_policy=assume_role_policy("cloudtrail.amazonaws.com", account),
-            tags=tenancy.tags(tenancy.name("trail-role")),
-            opts=child(self),
-        )
-        aws.iam.RolePolicy(
-            tenancy.name("trail-role-policy"),
-            role=trail_role.id,
-            policy=policy_json(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        "Resource": f"{trail_group_arn}:log-stream:*",
-                    }
-                ]
-            ),
-            opts=child(self),
-        )
-        self.trail = aws.cloudtrail.Trail(
-            trail_name,
-            name=trail_name,
-            s3_bucket_name=audit_name,
-            s3_key_prefix="cloudtrail",
-            is_multi_region_trail=True,
-            include_global_service_events=True,
-            enable_log_file_validation=True,
-            enable_logging=True,
-            kms_key_id=args.kms_key_arn,
-            cloud_watch_logs_group_arn=f"{trail_group_arn}:*",
-            cloud_watch_logs_role_arn=tenancy.role_arn(trail_role_name),
-            tags=tenancy.tags(trail_name),
-            opts=child(self, depends_on=[self.audit_bucket, trail_logs, trail_role]),
-        )
+        self.trail = None
+        if args.trail:
+            trail_name = tenancy.name("trail")
+            # ARNs below are built from the config-derived names, so the plan can check them offline;
+            # `depends_on` keeps the creation order the outputs would have given.
+            trail_group_name = f"/jamaa/{tenancy.prefix}/cloudtrail"
+            trail_group_arn = tenancy.log_group_arn(trail_group_name)
+            trail_role_name = tenancy.name("trail-to-logs")
+            trail_logs = aws.cloudwatch.LogGroup(
+                tenancy.name("trail-logs"),
+                name=trail_group_name,
+                retention_in_days=args.log_retention_days,
+                kms_key_id=args.kms_key_arn,
+                tags=tenancy.tags(tenancy.name("trail-logs")),
+                opts=child(self),
+            )
+            trail_role = aws.iam.Role(
+                tenancy.name("trail-role"),
+                name=trail_role_name,
+                assume_role_policy=assume_role_policy("cloudtrail.amazonaws.com", account),
+                tags=tenancy.tags(tenancy.name("trail-role")),
+                opts=child(self),
+            )
+            aws.iam.RolePolicy(
+                tenancy.name("trail-role-policy"),
+                role=trail_role.id,
+                policy=policy_json(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": f"{trail_group_arn}:log-stream:*",
+                        }
+                    ]
+                ),
+                opts=child(self),
+            )
+            self.trail = aws.cloudtrail.Trail(
+                trail_name,
+                name=trail_name,
+                s3_bucket_name=audit_name,
+                s3_key_prefix="cloudtrail",
+                is_multi_region_trail=True,
+                include_global_service_events=True,
+                enable_log_file_validation=True,
+                enable_logging=True,
+                kms_key_id=args.kms_key_arn,
+                cloud_watch_logs_group_arn=f"{trail_group_arn}:*",
+                cloud_watch_logs_role_arn=tenancy.role_arn(trail_role_name),
+                tags=tenancy.tags(trail_name),
+                opts=child(self, depends_on=[self.audit_bucket, trail_logs, trail_role]),
+            )
 
         if args.guardduty:
             aws.guardduty.Detector(
@@ -179,45 +191,15 @@ class AuditLogging(pulumi.ComponentResource):
             )
 
         if args.config:
-            config_role_name = tenancy.name("config-recorder")
-            config_role = aws.iam.Role(
-                tenancy.name("config-role"),
-                name=config_role_name,
-                assume_role_policy=assume_role_policy("config.amazonaws.com", account),
-                tags=tenancy.tags(tenancy.name("config-role")),
-                opts=child(self),
-            )
-            aws.iam.RolePolicyAttachment(
-                tenancy.name("config-role-managed"),
-                role=config_role.name,
-                policy_arn="arn:aws:iam::aws:policy/service-role/AWS_ConfigRole",
-                opts=child(self),
-            )
-            recorder = aws.cfg.Recorder(
-                tenancy.name("config-recorder"),
-                name=tenancy.name("config"),
-                role_arn=tenancy.role_arn(config_role_name),
-                recording_group=aws.cfg.RecorderRecordingGroupArgs(
-                    all_supported=True, include_global_resource_types=True
+            ConfigRecording(
+                tenancy,
+                RecordingArgs(
+                    regions=args.config_regions or [tenancy.aws_region],
+                    bucket=audit_name,
+                    key_prefix="config",
+                    kms_key_arn=args.kms_key_arn,
                 ),
-                opts=child(self, depends_on=[config_role]),
-            )
-            channel = aws.cfg.DeliveryChannel(
-                tenancy.name("config-delivery"),
-                name=tenancy.name("config"),
-                s3_bucket_name=audit_name,
-                s3_key_prefix="config",
-                s3_kms_key_arn=args.kms_key_arn,
-                snapshot_delivery_properties=aws.cfg.DeliveryChannelSnapshotDeliveryPropertiesArgs(
-                    delivery_frequency="TwentyFour_Hours"
-                ),
-                opts=child(self, depends_on=[recorder, self.audit_bucket]),
-            )
-            aws.cfg.RecorderStatus(
-                tenancy.name("config-recorder-status"),
-                name=recorder.name,
-                is_enabled=True,
-                opts=child(self, depends_on=[channel]),
+                opts=child(self, depends_on=[self.audit_bucket]),
             )
 
         if args.security_hub:
@@ -234,5 +216,9 @@ class AuditLogging(pulumi.ComponentResource):
             )
 
         self.register_outputs(
-            {"audit_bucket": audit_name, "access_log_bucket": access_name, "trail": self.trail.arn}
+            {
+                "audit_bucket": audit_name,
+                "access_log_bucket": access_name,
+                "trail": self.trail.arn if self.trail else None,
+            }
         )

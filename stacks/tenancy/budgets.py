@@ -17,7 +17,7 @@ COMMUNE_TAG = "jamaa:commune"
 class BudgetsArgs:
     monthly_usd: int
     kms_key_arn: pulumi.Input[str]
-    cost_tags: list[str]
+    cost_tags: list[str]  # activated here (with jamaa:commune); empty: the payer account does it
     dedicated_communes: dict[str, int] = field(default_factory=dict)  # commune → monthly USD
 
 
@@ -65,7 +65,7 @@ class Budgets(pulumi.ComponentResource):
         )
         for commune, usd in sorted(args.dedicated_communes.items()):
             self._budget(tenancy, name("budget", commune), usd, COMMUNE_TAG, commune, topic, commune)
-        for tag in sorted({*args.cost_tags, COMMUNE_TAG}):
+        for tag in sorted({*args.cost_tags, COMMUNE_TAG} if args.cost_tags else ()):
             aws.costexplorer.CostAllocationTag(
                 name("cost-tag", tag.replace(":", "-")), tag_key=tag, status="Active", opts=child(self)
             )

@@ -106,13 +106,20 @@ class Tenancy:
         return f"arn:aws:{service}:{where}:{self.account_id}:{resource}"
 
 
-def make_provider(envs: Environments, region: Region, env: str, aws_region: str, label: str) -> aws.Provider:
-    """An explicit provider pinned to a region of national.yaml, carrying the mandatory tags."""
+def make_provider(
+    envs: Environments, region: Region, env: str, aws_region: str, label: str, role_arn: str | None = None
+) -> aws.Provider:
+    """An explicit provider pinned to a region of national.yaml, carrying the mandatory tags; with
+    `role_arn`, into the account of that role (the stack's member account)."""
     if aws_region not in envs.national.hosting.allowed_regions:
         raise ResidencyError(f"provider {label}: {aws_region} is outside national.yaml's allowed_regions")
+    name = f"{region.code.lower()}-{env}-aws-{label}"
     return aws.Provider(
-        f"{region.code.lower()}-{env}-aws-{label}",
+        name,
         region=aws_region,
+        assume_roles=[aws.ProviderAssumeRoleArgs(role_arn=role_arn, session_name=f"jamaa-{name}")]
+        if role_arn
+        else None,
         default_tags=aws.ProviderDefaultTagsArgs(tags=mandatory_tags(envs, region, env)),
     )
 

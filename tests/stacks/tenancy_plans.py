@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from jamaa.plan import Plan, PlanError, run_program
+from jamaa.plan.runner import OFFLINE_ACCOUNT_ID
 
 ROOT = Path(__file__).resolve().parents[2]
 REGIONS = [f"ma-{n:02d}" for n in range(1, 13)]
@@ -54,3 +56,10 @@ def plan_strictly(stack: str, config: dict[str, str] | None = None, program: Pat
     if deprecated:
         raise PlanError(f"plan {stack}: {deprecated[0]}")
     return plan
+
+
+def account_of(plan_of: Callable[[str], Plan], stack: str) -> str:
+    """The account a stack deploys into, as the offline plan knows it: its member account (the org
+    stack's `accounts` output) in an organization environment, else the offline placeholder."""
+    accounts: dict[str, str] = plan_of("org").outputs["accounts"]
+    return accounts.get(stack, OFFLINE_ACCOUNT_ID)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
-from tenancy_plans import ROOT, STACKS
+from tenancy_plans import ROOT, STACKS, account_of
 
 from jamaa.config import Environments
 from jamaa.plan import UNKNOWN, Plan, PlannedResource
@@ -142,7 +142,7 @@ def test_host_backups_bucket_is_locked_encrypted_private_and_logged(
     assert never["Effect"] == "Deny" and set(never["Action"]) == DESTRUCTIVE
     assert never["Resource"] == [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"]
     servers_roles = never["Condition"]["ArnLike"]["aws:PrincipalArn"]
-    assert servers_roles == f"arn:aws:iam::000000000000:role/{plan_prefix(stack)}-server-*"
+    assert servers_roles == f"arn:aws:iam::{account_of(plan_of, stack)}:role/{plan_prefix(stack)}-server-*"
     roles = {r.inputs["name"] for r in plan.of_type("aws:iam/role:Role")}
     assert {r for r in roles if fnmatch(r, servers_roles.rsplit("/", 1)[1])} == {
         f"{plan_prefix(stack)}-server-{who}" for who in server_names(envs, stack)
@@ -171,7 +171,10 @@ def test_each_server_role_reaches_only_its_own_prefix_and_never_removes_versions
     for who, server in servers.items():
         policy = policies[who]
         attachment = attachments[f"{prefix}-server-{who}"]
-        assert attachment.inputs["policyArn"] == f"arn:aws:iam::000000000000:policy/{policy.inputs['name']}"
+        assert (
+            attachment.inputs["policyArn"]
+            == f"arn:aws:iam::{account_of(plan_of, stack)}:policy/{policy.inputs['name']}"
+        )
         assert policy.urn in attachment.dependencies  # attached once the policy exists
         own = f"servers/{server}/"
         statements = document(policy)["Statement"]

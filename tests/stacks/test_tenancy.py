@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 import pytest
-from tenancy_plans import STACKS, plan_strictly
+from tenancy_plans import STACKS, account_of, plan_strictly
 
 from jamaa import ipplan
 from jamaa.config import Environments
@@ -98,6 +98,10 @@ def test_residency_every_resource_in_an_allowed_region(
         "aws:kms/alias:Alias",
         "aws:backup/vault:Vault",
         "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+        # AWS Config records the account in every region it uses (one recorder per region)
+        "aws:cfg/recorder:Recorder",
+        "aws:cfg/deliveryChannel:DeliveryChannel",
+        "aws:cfg/recorderStatus:RecorderStatus",
     }
 
 
@@ -210,7 +214,7 @@ def test_keys(plan_of: PlanOf, envs: Environments, stack: str) -> None:
             for s in policy["Statement"]
             if isinstance(s["Principal"], dict) and "AWS" in s["Principal"]
         }
-        assert aws_principals == {"arn:aws:iam::000000000000:root"}  # this account only
+        assert aws_principals == {f"arn:aws:iam::{account_of(plan_of, stack)}:root"}  # this account only
         for statement in policy["Statement"]:
             if "Service" in statement["Principal"]:
                 assert "Condition" in statement, statement["Sid"]
@@ -263,24 +267,50 @@ def test_buckets(plan_of: PlanOf, envs: Environments, stack: str) -> None:
 
 def test_audit_logging(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     plan = plan_of(stack)
-    services = envs.stack(stack).environment.security_services
-    trail = one(plan, "aws:cloudtrail/trail:Trail")
-    assert trail.inputs["isMultiRegionTrail"] is True
-    assert trail.inputs["enableLogFileValidation"] is True
-    assert trail.inputs["includeGlobalServiceEvents"] is True
-    assert "kmsKeyId" in trail.unknown_keys  # the tenancy key is created in the same run
-    assert trail.inputs["cloudWatchLogsGroupArn"].endswith(
-        f":log-group:/jamaa/{plan_prefix(stack)}/cloudtrail:*"
-    )
-    assert trail.inputs["cloudWatchLogsRoleArn"].endswith(f":role/{plan_prefix(stack)}-trail-to-logs")
-    assert "audit-logs" in trail.inputs["s3BucketName"]
-    assert len(plan.of_type("aws:guardduty/detector:Detector")) == int(services.guardduty)
-    assert len(plan.of_type("aws:cfg/recorder:Recorder")) == int(services.config)
-    assert len(plan.of_type("aws:cfg/deliveryChannel:DeliveryChannel")) == int(services.config)
+    environment = envs.stack(stack).environment
+    services = environment.security_services
+    in_stack = not environment.organization  # else the organization's (log-archive, security)
+    trails = plan.of_type("aws:cloudtrail/trail:Trail")
+    assert len(trails) == int(in_stack)
+    for trail in trails:
+        assert trail.inputs["isMultiRegionTrail"] is True
+        assert trail.inputs["enableLogFileValidation"] is True
+        assert trail.inputs["includeGlobalServiceEvents"] is True
+        assert "kmsKeyId" in trail.unknown_keys  # the tenancy key is created in the same run
+        assert trail.inputs["cloudWatchLogsGroupArn"].endswith(
+            f":log-group:/jamaa/{plan_prefix(stack)}/cloudtrail:*"
+        )
+        assert trail.inputs["cloudWatchLogsRoleArn"].endswith(f":role/{plan_prefix(stack)}-trail-to-logs")
+        assert "audit-logs" in trail.inputs["s3BucketName"]
+    assert len(plan.of_type("aws:guardduty/detector:Detector")) == int(services.guardduty and in_stack)
+    regions = sorted(plan.region_of(r) for r in plan.of_type("aws:cfg/recorder:Recorder"))
+    env = env_name(stack)
+    assert regions == (sorted([envs.primary_region(env), envs.dr_region(env)]) if services.config else [])
+    assert len(plan.of_type("aws:cfg/deliveryChannel:DeliveryChannel")) == len(regions)
+    globals_ = [
+        r
+        for r in plan.of_type("aws:cfg/recorder:Recorder")
+        if r.inputs["recordingGroup"]["includeGlobalResourceTypes"]
+    ]
+    assert len(globals_) == int(services.config)  # IAM recorded once, not per region
     subscriptions = plan.of_type("aws:securityhub/standardsSubscription:StandardsSubscription")
-    assert len(subscriptions) == int(services.security_hub)
+    assert len(subscriptions) == int(services.security_hub and in_stack)
     for subscription in subscriptions:
         assert "cis-aws-foundations-benchmark" in subscription.inputs["standardsArn"]
+
+
+def test_member_account_provider(plan_of: PlanOf, envs: Environments, stack: str) -> None:
+    """Organization stacks deploy into their own member account through the deployment role; the
+    lab stack, without an organization, uses the credentials it is given."""
+    plan = plan_of(stack)
+    providers = plan.of_type("pulumi:providers:aws")
+    if not envs.stack(stack).environment.organization:
+        assert all("assumeRoles" not in p.inputs for p in providers)
+        return
+    accounts = plan_of("org").outputs["accounts"]
+    for provider in providers:
+        (role,) = json.loads(provider.inputs["assumeRoles"])
+        assert role["roleArn"] == f"arn:aws:iam::{accounts[stack]}:role/jamaa-deployment"
 
 
 def test_archive(plan_of: PlanOf, envs: Environments, stack: str) -> None:
@@ -417,7 +447,11 @@ def test_budgets(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     assert budget.inputs["limitAmount"] == str(target.environment.monthly_budget_usd)
     assert budget.inputs["costFilters"][0]["values"] == [f"user:jamaa:region${target.region.code}"]
     tags = {t.inputs["tagKey"] for t in plan.of_type("aws:costexplorer/costAllocationTag:CostAllocationTag")}
-    assert set(envs.national.mandatory_tags) | {"jamaa:commune"} == tags
+    # only the payer account activates cost tags: the org stack does it for the organization
+    expected = (
+        set() if target.environment.organization else set(envs.national.mandatory_tags) | {"jamaa:commune"}
+    )
+    assert tags == expected
 
 
 def test_names_are_stable_and_stacks_isolated(plan_of: PlanOf) -> None:

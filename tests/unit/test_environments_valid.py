@@ -43,9 +43,10 @@ def test_region_networks_are_the_nth_block_of_the_supernet_and_never_overlap() -
 
 def test_stacks_are_every_region_times_environment_plus_the_lab() -> None:
     envs = load_environments(REPO / "environments")
-    names = envs.stack_names()
+    names = envs.region_stack_names()
     assert "ma-07-prod" in names and "ma-12-staging" in names and "lab" in names
     assert len(names) == 25
+    assert envs.stack_names() == ["org", "log-archive", "security", *names]
     lab = envs.stack("lab")
     assert lab.region.code == "MA-07" and lab.environment.name == "lab"
     assert envs.stack("ma-03-staging").region.code == "MA-03"

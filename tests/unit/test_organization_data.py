@@ -38,7 +38,7 @@ def test_the_real_organization_is_valid(envdir: Path) -> None:
     envs = load_environments(envdir)
     org = envs.organization
     assert org is not None
-    stacks = [n for n in envs.stack_names() if envs.stack(n).environment.organization]
+    stacks = [n for n in envs.region_stack_names() if envs.stack(n).environment.organization]
     assert len(stacks) == 24
     assert sorted(a.stack for a in org.accounts if a.kind == "region") == sorted(stacks)
     assert {a.kind for a in org.accounts} == {"log-archive", "security", "region"}
