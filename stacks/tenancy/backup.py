@@ -58,7 +58,7 @@ class BackupPlans(pulumi.ComponentResource):
             kms_key_arn=args.kms_key_arn,
             force_destroy=False,
             tags=tenancy.tags(name("vault")),
-            opts=child(self),
+            opts=child(self, protect=True),
         )
         aws.backup.VaultLockConfiguration(
             name("vault-lock"),
@@ -66,7 +66,7 @@ class BackupPlans(pulumi.ComponentResource):
             min_retention_days=min_days,
             max_retention_days=max_days,
             changeable_for_days=changeable,
-            opts=child(self),
+            opts=child(self, protect=True),
         )
         self.dr_vault = aws.backup.Vault(
             name("vault-dr"),
@@ -74,7 +74,7 @@ class BackupPlans(pulumi.ComponentResource):
             kms_key_arn=args.dr_kms_key_arn,
             force_destroy=False,
             tags=tenancy.tags(name("vault-dr")),
-            opts=child(self, provider=args.dr_provider),
+            opts=child(self, provider=args.dr_provider, protect=True),
         )
         aws.backup.VaultLockConfiguration(
             name("vault-dr-lock"),
@@ -82,7 +82,7 @@ class BackupPlans(pulumi.ComponentResource):
             min_retention_days=min_days,
             max_retention_days=max_days,
             changeable_for_days=changeable,
-            opts=child(self, provider=args.dr_provider),
+            opts=child(self, provider=args.dr_provider, protect=True),
         )
         role_name = name("backup")
         dr_vault_arn = tenancy.arn("backup", f"backup-vault:{name('vault-dr')}", region=tenancy.dr_region)

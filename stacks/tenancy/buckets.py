@@ -62,7 +62,8 @@ class SecureBucket(pulumi.ComponentResource):
             object_lock_enabled=args.object_lock is not None,
             force_destroy=False,
             tags=tags,
-            opts=child(self),
+            # a locked bucket's objects cannot be removed before their retention: never delete it
+            opts=child(self, protect=args.object_lock is not None),
         )
         bucket_id = self.bucket.bucket  # the name: known offline, so a plan can link the parts
         aws.s3.BucketOwnershipControls(

@@ -128,6 +128,6 @@ class Database(pulumi.ComponentResource):
             auto_minor_version_upgrade=True,
             ca_cert_identifier="rds-ca-rsa2048-g1",
             tags=tags,
-            opts=child(self, depends_on=[monitoring_role]),
+            opts=child(self, depends_on=[monitoring_role], protect=True),
         )
         self.register_outputs({"endpoint": self.instance.endpoint})

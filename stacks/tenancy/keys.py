@@ -95,7 +95,7 @@ class TenancyKeys(pulumi.ComponentResource):
             deletion_window_in_days=args.deletion_window_days,
             policy=key_policy(tenancy, tenancy.aws_region),
             tags=tenancy.tags(tenancy.name("kms")),
-            opts=child(self),
+            opts=child(self, protect=True),
         )
         aws.kms.Alias(
             tenancy.name("kms-alias"),
@@ -110,7 +110,7 @@ class TenancyKeys(pulumi.ComponentResource):
             deletion_window_in_days=args.deletion_window_days,
             policy=key_policy(tenancy, tenancy.dr_region),
             tags=tenancy.tags(tenancy.name("kms-dr")),
-            opts=child(self, provider=args.dr_provider),
+            opts=child(self, provider=args.dr_provider, protect=True),
         )
         aws.kms.Alias(
             tenancy.name("kms-dr-alias"),

@@ -184,3 +184,20 @@ def test_every_account_has_detection_in_every_allowed_region(
             )
             assert region in hub_regions, ("Security Hub", account.name, region)
             assert (account_id, region) in recorders, ("AWS Config", account.name, region)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_what_cannot_be_recreated_is_protected(plan_of: PlanOf, stack: str) -> None:
+    """KMS keys, locked buckets, backup vaults (and their locks) and the database: `pulumi up`
+    refuses to delete them (protect=True); removing one is a deliberate, two-step human act."""
+    plan = plan_of(stack)
+    kinds = {
+        "aws:kms/key:Key",
+        "aws:backup/vault:Vault",
+        "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+        "aws:rds/instance:Instance",
+    }
+    for resource in plan.resources:
+        locked_bucket = resource.type == "aws:s3/bucket:Bucket" and resource.inputs.get("objectLockEnabled")
+        if resource.type in kinds or locked_bucket:
+            assert resource.protect, resource.name
