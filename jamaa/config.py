@@ -66,6 +66,10 @@ class Hosting(StrictModel):
     sovereign_locations: list[SovereignLocation] = Field(min_length=1)
     # DNS domain under which the tenancies' internal services are named (TLS certificates).
     internal_domain: str = Field("jamaa.gov.ma", pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
+    # Who publishes the TLS certificates' DNS validation records: "route53" (each stack owns the
+    # public zone <region>.<env>.<internal_domain>, delegated once from the parent domain) or
+    # "external" (the parent domain's owner publishes the record each stack exports).
+    certificate_validation: Literal["route53", "external"] = "route53"
 
     @field_validator("sovereign_locations")
     @classmethod

@@ -201,7 +201,7 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
         opts=in_primary,
     )
 
-    CommuneServers(
+    servers = CommuneServers(
         tenancy,
         ServersArgs(
             vpc_id=network.vpc.id,
@@ -218,6 +218,7 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
             access_log_bucket=audit.access_logs.name,
             domain=f"{region.slug}.{environment_name}.{national.hosting.internal_domain}",
             deletion_protection=environment.database.deletion_protection,
+            certificate_validation=national.hosting.certificate_validation,
             dedicated=[
                 DedicatedServer(
                     commune=commune,
@@ -282,6 +283,9 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
     if archive is not None:
         pulumi.export("archive_bucket", archive.bucket.name)
     pulumi.export("host_backups_bucket", host_backups.bucket.name)
+    pulumi.export("certificate_validation", servers.validation_record)
+    if servers.zone is not None:
+        pulumi.export("zone_name_servers", servers.zone.name_servers)
 
 
 config = pulumi.Config("jamaa")

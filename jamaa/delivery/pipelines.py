@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from jamaa.config import load_environments
+from jamaa.config import ORGANIZATION_STACKS, load_environments
 from jamaa.errors import ConfigError
 
 GITHUB = Path("ci-templates/github/jamaa.yml")
@@ -50,6 +50,7 @@ class PipelineSpec:
     pulumi: str  # the CLI version, the SDK's pin
     lint_paths: tuple[str, ...]
     lab_environment: str | None
+    organization: tuple[str, ...] = ()  # the organization's stacks, deployed first, in this order
 
     @property
     def region_stacks(self) -> tuple[str, ...]:
@@ -102,6 +103,7 @@ def build_spec(repo: Path, environments: Path | None = None) -> PipelineSpec:
         pulumi=_pin(list(project.get("dependencies", [])), "pulumi", pyproject),
         lint_paths=_lint_paths(repo / "Makefile"),
         lab_environment="lab" if "lab" in labs else (labs[0] if labs else None),
+        organization=ORGANIZATION_STACKS if envs.organization is not None else (),
     )
 
 

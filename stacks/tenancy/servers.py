@@ -72,6 +72,10 @@ class ServersArgs:
     access_log_bucket: str
     domain: str
     deletion_protection: bool
+    # "route53": the stack owns the public zone of `domain` and publishes the certificate's
+    # validation record there; "external": whoever runs the parent domain publishes it (stack
+    # output `certificate_validation`). Either way the HTTPS listener waits for the validation.
+    certificate_validation: str = "route53"
     dedicated: list[DedicatedServer] = field(default_factory=list)
     # "shared" or a dedicated commune → further policies of that server role (e.g. host backups)
     role_policies: dict[str, list[RolePolicy]] = field(default_factory=dict)
@@ -164,6 +168,43 @@ class CommuneServers(pulumi.ComponentResource):
             tags=tenancy.tags(name("alb-cert")),
             opts=child(self),
         )
+        # The apex and the wildcard share one DNS validation record (ACM gives both the same).
+        first = certificate.domain_validation_options.apply(lambda options: options[0])
+        self.validation_record = first.apply(
+            lambda o: {
+                "name": o.resource_record_name,
+                "type": o.resource_record_type,
+                "value": o.resource_record_value,
+            }
+        )
+        self.zone: aws.route53.Zone | None = None
+        fqdns: list[pulumi.Input[str]] | None = None
+        if args.certificate_validation == "route53":
+            self.zone = aws.route53.Zone(
+                name("zone"),
+                name=args.domain,
+                comment=f"Jamaa {tenancy.prefix}: delegated from the parent domain (NS records, once)",
+                force_destroy=False,
+                tags=tenancy.tags(name("zone")),
+                opts=child(self),
+            )
+            record = aws.route53.Record(
+                name("alb-cert-validation-record"),
+                zone_id=self.zone.zone_id,
+                name=first.apply(lambda o: o.resource_record_name),
+                type=first.apply(lambda o: o.resource_record_type),
+                records=[first.apply(lambda o: o.resource_record_value)],
+                ttl=300,
+                allow_overwrite=True,
+                opts=child(self),
+            )
+            fqdns = [record.fqdn]
+        validation = aws.acm.CertificateValidation(
+            name("alb-cert-validation"),
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=fqdns,
+            opts=child(self),
+        )
         self.load_balancer = aws.lb.LoadBalancer(
             name("alb"),
             name=name("alb"),
@@ -196,7 +237,7 @@ class CommuneServers(pulumi.ComponentResource):
             port=443,
             protocol="HTTPS",
             ssl_policy=TLS_POLICY,
-            certificate_arn=certificate.arn,
+            certificate_arn=validation.certificate_arn,  # serves only once the certificate is issued
             default_actions=[
                 aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)
             ],

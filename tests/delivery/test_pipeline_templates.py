@@ -34,6 +34,8 @@ from jamaa.delivery.pipelines import (
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
+ORGANIZATION = ["org", "log-archive", "security"]  # the organization's stacks, deployed first
+
 
 class GitLabLoader(yaml.SafeLoader):
     """GitLab's `!reference [job, key]` tag read as the list it names."""
@@ -157,14 +159,16 @@ def test_github_matrix_has_every_stack(envs: Any, region_stacks: list[str]) -> N
     text = steps_text(plan)
     assert "jamaa plan" in text and "--format sarif" in text and "--format junit" in text
     assert "github/codeql-action/upload-sarif" in text
-    assert sorted(jobs["preview"]["strategy"]["matrix"]["stack"]) == sorted(region_stacks)
+    preview = jobs["preview"]["strategy"]["matrix"]["stack"]
+    assert preview[:3] == ORGANIZATION and sorted(preview[3:]) == sorted(region_stacks)
     assert "--policy-pack policies" in steps_text(jobs["preview"])
+    assert "stack select --create --secrets-provider" in steps_text(jobs["preview"])
     assert "JAMAA_AWS_ROLE_ARN" in jobs["preview"]["if"]
 
 
 def test_github_up_is_gated_per_region_stack(region_stacks: list[str]) -> None:
     jobs = load_github()["jobs"]
-    ups = {name: job for name, job in jobs.items() if name.startswith("up-")}
+    ups = {name: job for name, job in jobs.items() if name.startswith("up-") and name != "up-organization"}
     deployed = [stack for job in ups.values() for stack in job["strategy"]["matrix"]["stack"]]
     assert sorted(deployed) == sorted(region_stacks)
     for name, job in ups.items():
@@ -172,6 +176,13 @@ def test_github_up_is_gated_per_region_stack(region_stacks: list[str]) -> None:
         assert "refs/heads/main" in job["if"] and "push" in job["if"]
         assert "pulumi up" in steps_text(job)
     assert "converge-staging" in jobs["up-prod"]["needs"]  # prod after staging is deployed and verified
+    # the organization first, in order, each stack created when missing; then the first environment
+    organization = jobs["up-organization"]
+    text = steps_text(organization)
+    assert "for stack in org log-archive security" in text
+    assert text.index("stack select --create") < text.index("pulumi up")
+    assert organization["environment"] == "organization" and "refs/heads/main" in organization["if"]
+    assert "up-organization" in jobs["up-staging"]["needs"]
     for env in ("staging", "prod"):
         converge = jobs[f"converge-{env}"]
         assert converge["needs"] == [f"up-{env}"]
@@ -194,7 +205,8 @@ def test_gitlab_matrix_and_lint(envs: Any, region_stacks: list[str]) -> None:
     assert ci["plan-policy"]["parallel"]["matrix"] == [{"STACK": envs.stack_names()}]
     assert ci["plan-policy"]["artifacts"]["reports"]["junit"].endswith("$STACK.junit.xml")
     assert "out/policy/$STACK.sarif" in ci["plan-policy"]["artifacts"]["paths"]
-    assert sorted(ci["preview"]["parallel"]["matrix"][0]["STACK"]) == sorted(region_stacks)
+    preview = ci["preview"]["parallel"]["matrix"][0]["STACK"]
+    assert preview[:3] == ORGANIZATION and sorted(preview[3:]) == sorted(region_stacks)
     assert "--policy-pack policies" in " ".join(ci["preview"]["script"])
 
 
@@ -203,8 +215,18 @@ def test_gitlab_manual_deploy_per_region_stack(region_stacks: list[str]) -> None
     assert ci[".deploy"]["rules"] == [
         {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $JAMAA_AWS_ROLE_ARN", "when": "manual"}
     ]
-    deploys = {name.removeprefix("deploy:"): job for name, job in ci.items() if name.startswith("deploy:")}
+    deploys = {
+        name.removeprefix("deploy:"): job
+        for name, job in ci.items()
+        if name.startswith("deploy:") and name != "deploy:organization"
+    }
     assert sorted(deploys) == sorted(region_stacks)
+    organization = ci["deploy:organization"]
+    script = "\n".join(organization["script"])
+    assert "for stack in org log-archive security" in script
+    assert script.index("stack select --create") < script.index("pulumi up")
+    assert ci["stages"].index("deploy-organization") < ci["stages"].index("deploy-staging")
+    assert "stack select --create" in " ".join(ci[".deploy"]["script"])
     for stack, job in deploys.items():
         assert job["extends"] == ".deploy"
         assert job["environment"]["name"] == stack and job["resource_group"] == stack
@@ -212,6 +234,8 @@ def test_gitlab_manual_deploy_per_region_stack(region_stacks: list[str]) -> None
         if stack.endswith("-prod"):
             staging = stack.replace("-prod", "-staging")
             assert {"job": f"converge:{staging}"} in job["needs"]
+        else:
+            assert {"job": "deploy:organization"} in job["needs"]
     converge = "\n".join(ci[".converge"]["script"])
     assert (
         converge.index("jamaa inventory")

@@ -6,12 +6,14 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import shutil
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
-from tenancy_plans import STACKS, account_of, plan_strictly
+from tenancy_plans import ROOT, STACKS, account_of, plan_strictly
 
 from jamaa import ipplan
 from jamaa.config import Environments
@@ -461,3 +463,43 @@ def test_names_are_stable_and_stacks_isolated(plan_of: PlanOf) -> None:
     assert [r.inputs for r in again.resources] == [r.inputs for r in first.resources]
     other = plan_of("ma-01-staging")
     assert all(r.urn.startswith("urn:pulumi:ma-01-staging::jamaa::") for r in other.resources)
+
+
+def test_certificate_is_validated_before_the_listener_serves(
+    plan_of: PlanOf, envs: Environments, stack: str
+) -> None:
+    """The ACM certificate is validated by a record in the zone the stack owns (national.yaml:
+    hosting.certificate_validation = route53), and the HTTPS listener takes the validated ARN, so
+    `pulumi up` waits for the validation instead of failing on a pending certificate."""
+    plan = plan_of(stack)
+    region = envs.stack(stack).region
+    domain = f"{region.slug}.{env_name(stack)}.{envs.national.hosting.internal_domain}"
+    assert envs.national.hosting.certificate_validation == "route53"
+    zone = one(plan, "aws:route53/zone:Zone")
+    assert zone.inputs["name"] == domain
+    record = one(plan, "aws:route53/record:Record", "alb-cert-validation-record")
+    assert zone.urn in record.property_dependencies["zoneId"]
+    cert = one(plan, "aws:acm/certificate:Certificate")
+    assert cert.inputs["domainName"] == domain and cert.inputs["validationMethod"] == "DNS"
+    assert cert.urn in record.property_dependencies["name"]
+    validation = one(plan, "aws:acm/certificateValidation:CertificateValidation")
+    assert record.urn in validation.property_dependencies["validationRecordFqdns"]
+    listener = one(plan, "aws:lb/listener:Listener", "alb-https")
+    assert listener.property_dependencies["certificateArn"] == [validation.urn]
+
+
+def test_external_certificate_validation(tmp_path: Path) -> None:
+    """hosting.certificate_validation = external: no zone of the stack's own; the listener still
+    waits for the certificate, whose record the parent domain's owner publishes (stack output)."""
+    envdir = tmp_path / "environments"
+    shutil.copytree(ROOT / "environments", envdir, ignore=shutil.ignore_patterns("generated", "secrets"))
+    national = envdir / "national.yaml"
+    text = national.read_text(encoding="utf-8")
+    national.write_text(text.replace("certificate_validation: route53", "certificate_validation: external"))
+    plan = plan_strictly("lab", {"jamaa:environments": str(envdir)})
+    assert plan.of_type("aws:route53/zone:Zone") == [] and plan.of_type("aws:route53/record:Record") == []
+    validation = one(plan, "aws:acm/certificateValidation:CertificateValidation")
+    assert "validationRecordFqdns" not in validation.inputs or not validation.inputs["validationRecordFqdns"]
+    listener = one(plan, "aws:lb/listener:Listener", "alb-https")
+    assert listener.property_dependencies["certificateArn"] == [validation.urn]
+    assert "certificate_validation" in plan.outputs  # what the parent domain's owner publishes
