@@ -26,6 +26,7 @@ ENVIRONMENTS = ("lab", "staging", "prod")
 SECRET_DIRS = {
     "postgresql_password_dir": "postgresql",  # pragma: allowlist secret (a variable name)
     "tls_certificates_ca_dir": "tls_certificates",
+    "rotate_secrets_pg_password_dir": "playbooks/rotate_secrets.yml",  # pragma: allowlist secret
 }
 # Secret files the environments deliver to the controller (the national PKI's keys), per environment.
 DELIVERED = ("tls_certificates_key_file",)
@@ -57,6 +58,13 @@ def secret_writers() -> dict[str, set[str]]:
         for match in PASSWORD_LOOKUP.finditer(text):
             found.setdefault(match.group(1), set()).add(str(path.relative_to(REPO)))
         for task in _tasks(yaml.safe_load(text)):
+            # a file written on the controller by a task that hides its values: a secret
+            copy = task.get("ansible.builtin.copy")
+            if task.get("delegate_to") == "localhost" and task.get("no_log") and isinstance(copy, dict):
+                var = re.match(r"\{\{\s*([a-z_]+)\s*\}\}", str(copy.get("dest", "")))
+                found.setdefault(var.group(1) if var else f"<{copy.get('dest')}>", set()).add(
+                    str(path.relative_to(REPO))
+                )
             for module in SECRET_MODULES:
                 if module in task:
                     target = str(task[module].get("path", ""))
@@ -96,16 +104,31 @@ def test_every_secret_writer_is_known() -> None:
     assert set(writers) == set(SECRET_DIRS), writers
     assert writers["postgresql_password_dir"] >= {"roles/postgresql/tasks/main.yml"}
     assert writers["tls_certificates_ca_dir"] == {"roles/tls_certificates/tasks/internal_ca.yml"}
+    assert writers["rotate_secrets_pg_password_dir"] == {"playbooks/rotate_secrets.yml"}
+
+
+def secret_dir_expression(var: str) -> str:
+    where = SECRET_DIRS[var]
+    if where.startswith("playbooks/"):
+        plays = yaml.safe_load((REPO / where).read_text(encoding="utf-8"))
+        (expression,) = [play["vars"][var] for play in plays if var in play.get("vars", {})]
+        return str(expression).strip()
+    defaults = yaml.safe_load((REPO / "roles" / where / "defaults" / "main.yml").read_text(encoding="utf-8"))
+    return str(defaults[var])
+
+
+def test_the_rotation_writes_where_the_role_reads() -> None:
+    for environment in ENVIRONMENTS:
+        assert render(secret_dir_expression("rotate_secrets_pg_password_dir"), environment) == render(
+            secret_dir_expression("postgresql_password_dir"), environment
+        )
 
 
 def test_every_secret_path_the_roles_write_is_ignored_by_git() -> None:
     probes: list[Path] = []
-    for var, role in SECRET_DIRS.items():
-        defaults = yaml.safe_load(
-            (REPO / "roles" / role / "defaults" / "main.yml").read_text(encoding="utf-8")
-        )
+    for var in SECRET_DIRS:
         for environment in ENVIRONMENTS:
-            directory = render(defaults[var], environment)
+            directory = render(secret_dir_expression(var), environment)
             assert directory.is_relative_to(REPO / "environments" / environment), directory
             probes += [directory, directory / "c3510107", directory / "srv-01.key", directory / "ca.key"]
     ignored = ignored_by_git(probes)
