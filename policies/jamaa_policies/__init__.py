@@ -24,6 +24,7 @@ from jamaa_policies import (  # noqa: F401  (importing a family registers its po
     rds,
     residency,
     s3,
+    secrets,
     tags,
 )
 from jamaa_policies.framework import FAMILIES, REGISTRY, PolicySpec

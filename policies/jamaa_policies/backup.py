@@ -12,6 +12,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from jamaa_policies.families import S3_BUCKETS, S3_OBJECT_LOCK, S3_VERSIONING
 from jamaa_policies.framework import (
     Deferred,
     StackIndex,
@@ -21,6 +22,7 @@ from jamaa_policies.framework import (
     data_class_of,
     environment_of,
     get_path,
+    is_set,
     known_or_none,
     label,
     number,
@@ -39,9 +41,6 @@ VAULT = "aws:backup/vault:Vault"
 VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
 PLAN = "aws:backup/plan:Plan"
 SELECTION = "aws:backup/selection:Selection"
-S3_BUCKET = "aws:s3/bucket:Bucket"
-OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 IAM_POLICY = "aws:iam/policy:Policy"
 ROLE = "aws:iam/role:Role"
@@ -167,7 +166,7 @@ def vault_lock_settings(
     remediation="Set kmsKeyArn = the tenancy key ARN (the DR vault: a key in the DR region).",
 )
 def vault_kms(args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
-    if not args.props.get("kmsKeyArn"):
+    if not is_set(args.props, "kmsKeyArn"):
         report("Backup vault uses the AWS managed key (kmsKeyArn unset).")
 
 
@@ -343,7 +342,7 @@ def _is_host_backups(bucket: PolicyResource, config: Mapping[str, Any]) -> bool:
 
 
 def _host_backups(index: StackIndex, config: Mapping[str, Any]) -> list[PolicyResource]:
-    return [b for b in index.of_type(S3_BUCKET) if _is_host_backups(b, config)]
+    return [b for b in index.of_type(*S3_BUCKETS) if _is_host_backups(b, config)]
 
 
 # --- Object Lock -------------------------------------------------------------------------------
@@ -379,8 +378,8 @@ def host_bucket_object_lock(
     args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
     index = StackIndex(args.resources)
-    locks = index.of_type(OBJECT_LOCK)
-    versionings = index.of_type(VERSIONING)
+    locks = index.of_type(*S3_OBJECT_LOCK)
+    versionings = index.of_type(*S3_VERSIONING)
     floors: Mapping[str, int] = config["retention_floor_days"]
     buckets = _host_backups(index, config)
     if not buckets:

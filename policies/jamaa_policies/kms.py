@@ -1,4 +1,5 @@
-"""KMS: customer managed keys rotate, and cannot be deleted on a whim."""
+# ruff: noqa: E501  (policy descriptions, remediation steps and messages read better unwrapped)
+"""KMS: customer managed keys rotate, cannot be deleted on a whim, and only the organization may use them."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
+from jamaa_policies.documents import account_of, exposure, is_anyone, parsed
+from jamaa_policies.families import KMS_GRANT, KMS_KEY_POLICY, KMS_KEYS
 from jamaa_policies.framework import environment_of, resource_policy, tag_knobs, truthy
+from jamaa_policies.iam import trusted
 from jamaa_policies.settings import Settings
 
-KEY = "aws:kms/key:Key"
+KEY = KMS_KEYS[0]
 
 
 @resource_policy(
@@ -66,3 +70,37 @@ def deletion_window(args: ResourceValidationArgs, report: ReportViolation, confi
     days = int(window) if window is not None else 30  # AWS's default is 30 days
     if days < required:
         report(f"deletionWindowInDays is {days}, under the {environment or 'default'} minimum of {required}.")
+
+
+@resource_policy(
+    name="kms-key-policy-no-public-access",
+    family="kms",
+    types=[*KMS_KEYS, KMS_KEY_POLICY, KMS_GRANT],
+    description="No KMS key policy or grant lets anyone, or an account outside the organization, use the key without a condition pinning the organization.",
+    severity="critical",
+    controls=["CLD-KMS-003"],
+    remediation="Name the accounts and roles that may use the key; pin a wildcard principal with aws:PrincipalOrgID or kms:CallerAccount; grant to principals of the organization only.",
+    config=trusted,
+)
+def key_policy_no_public_access(
+    args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
+) -> None:
+    accounts = [str(a) for a in config["trusted_accounts"]]
+    if args.resource_type == KMS_GRANT:
+        for key in ("granteePrincipal", "retiringPrincipal"):
+            value = args.props.get(key)
+            if value is None:
+                continue
+            kind, text = ("*", "*") if str(value).strip() == "*" else ("AWS", str(value))
+            account = account_of(kind, text)
+            if is_anyone(kind, text) or (account is not None and account not in accounts):
+                report(f"Grant {key} {value} is outside the organization.")
+        return
+    if args.props.get("policy") is None:
+        return  # AWS's default key policy: the key's own account only
+    found = parsed(args.props.get("policy"))
+    if found is None:
+        report("Key policy is not a readable JSON policy document.")
+        return
+    for problem in exposure(found, accounts):
+        report(f"Key policy {problem}.")

@@ -10,7 +10,10 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidati
 
 from jamaa_policies.framework import (
     StackIndex,
+    as_list,
+    get_path,
     integer,
+    is_set,
     number,
     resource_policy,
     stack_policy,
@@ -27,6 +30,7 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 @stack_policy(
     name="cloudtrail-present",
     family="logging",
+    types=[TRAIL],
     description="The stack declares at least one CloudTrail trail with logging on.",
     severity="high",
     controls=["CLD-LOG-001"],
@@ -53,6 +57,11 @@ def cloudtrail_present(args: StackValidationArgs, report: ReportViolation, confi
         return
     if not any(trail.props.get("enableLogging") is not False for trail in trails):
         report("Every CloudTrail trail of the stack has logging turned off.")
+    elif not any(
+        trail.props.get("enableLogging") is not False and _management_gaps(trail.props) is None
+        for trail in trails
+    ):
+        report("No CloudTrail trail of the stack that is logging records every management event.")
 
 
 @resource_policy(
@@ -97,7 +106,7 @@ def log_file_validation(
     remediation="Set kmsKeyId = the tenancy key ARN (its key policy must allow CloudTrail).",
 )
 def kms_encryption(args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
-    if not args.props.get("kmsKeyId"):
+    if not is_set(args.props, "kmsKeyId"):
         report("Trail logs are not encrypted with a KMS key (kmsKeyId unset).")
 
 
@@ -115,6 +124,62 @@ def cloudwatch_logs(
 ) -> None:
     if not args.props.get("cloudWatchLogsGroupArn"):
         report("Trail does not deliver to CloudWatch Logs.")
+
+
+def _management_gaps(props: Mapping[str, Any]) -> str | None:
+    """Why a trail does not record every management event (reads and writes), or None."""
+    basic = as_list(props.get("eventSelectors"))
+    advanced = as_list(props.get("advancedEventSelectors"))
+    if advanced:
+        reads, writes = False, False
+        for selector in advanced:
+            fields = {str(get_path(f, "field")): f for f in as_list(get_path(selector, "fieldSelectors"))}
+            category = fields.get("eventCategory")
+            if category is None or "Management" not in [
+                str(v) for v in as_list(get_path(category, "equals"))
+            ]:
+                continue
+            if any(k not in ("eventCategory", "readOnly") for k in fields):
+                continue  # narrowed to some sources or events: not every management event
+            read_only = [str(v).lower() for v in as_list(get_path(fields.get("readOnly"), "equals"))]
+            reads = reads or not read_only or "true" in read_only
+            writes = writes or not read_only or "false" in read_only
+        if not (reads and writes):
+            return "its advanced event selectors do not select every management event (eventCategory Management, reads and writes)"
+        return None
+    if not basic:
+        return None  # no selector: CloudTrail records every management event
+    kinds = set()
+    for selector in basic:
+        if (
+            get_path(selector, "includeManagementEvents") is False
+            or str(get_path(selector, "includeManagementEvents")).lower() == "false"
+        ):
+            continue
+        kind = get_path(selector, "readWriteType") or "All"
+        kinds.update(("ReadOnly", "WriteOnly") if kind == "All" else (str(kind),))
+    if {"ReadOnly", "WriteOnly"} <= kinds:
+        return None
+    if not kinds:
+        return "every event selector sets includeManagementEvents false: no management event is recorded"
+    return f"its event selectors record only {', '.join(sorted(kinds))} management events"
+
+
+@resource_policy(
+    name="cloudtrail-management-events",
+    family="logging",
+    types=[TRAIL],
+    description="CloudTrail trails record every management event, reads and writes (no selector turns them off).",
+    severity="high",
+    controls=["CLD-LOG-001"],
+    remediation="Leave event selectors out, or keep includeManagementEvents true with readWriteType All (advanced selectors: eventCategory = Management with no readOnly filter).",
+)
+def management_events(
+    args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
+) -> None:
+    gap = _management_gaps(args.props)
+    if gap:
+        report(f"Trail records no full management events: {gap}.")
 
 
 def _retention(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -146,5 +211,5 @@ def log_group_retention(
         )
     if days is None or int(days) == 0:
         report("Log group has no retention set (logs kept forever, at unbounded cost and exposure).")
-    if not args.props.get("kmsKeyId"):
+    if not is_set(args.props, "kmsKeyId"):
         report("Log group is not encrypted with the tenancy KMS key.")

@@ -8,8 +8,15 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from jamaa_policies.addresses import (
+    DEFAULT_MAX_PREFIX_V4,
+    DEFAULT_MAX_PREFIX_V6,
+    AddressSet,
+    all_ports,
+    opened_ports,
+)
+from jamaa_policies.families import DEFAULT_SG, SECURITY_GROUP, SG_INGRESS_RULE, SG_RULE
 from jamaa_policies.framework import (
-    WORLD_CIDRS,
     Deferred,
     StackIndex,
     as_list,
@@ -18,184 +25,328 @@ from jamaa_policies.framework import (
     known_or_none,
     label,
     number,
-    port_range_covers,
     resource_policy,
     stack_policy,
+    truthy,
 )
 from jamaa_policies.settings import Settings
 
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 NACL = "aws:ec2/networkAcl:NetworkAcl"
 NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
-DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 DEFAULT_NACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
 DEFAULT_VPC = "aws:ec2/defaultVpc:DefaultVpc"
 VPC = "aws:ec2/vpc:Vpc"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 
 
-def _admin_ports(_settings: Settings) -> dict[str, dict[str, Any]]:
+SG_ADMIN_PORTS = [
+    # remote administration
+    22, 23, 3389, 5900, 5985, 5986, 2375, 2376, 6443, 10250,
+    # databases and data stores
+    1433, 1521, 3306, 5432, 5984, 6379, 9042, 9200, 9300, 11211, 27017,
+]  # fmt: skip
+
+
+def _prefix_knobs() -> dict[str, dict[str, Any]]:
+    return {
+        "max_prefix_v4": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 32,
+            "default": DEFAULT_MAX_PREFIX_V4,
+            "description": "A set of IPv4 ranges whose public part is wider than a network of this prefix reaches the internet.",
+        },
+        "max_prefix_v6": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 128,
+            "default": DEFAULT_MAX_PREFIX_V6,
+            "description": "The same for IPv6 (a /48 is one site).",
+        },
+    }
+
+
+def _sg_knobs(_settings: Settings) -> dict[str, dict[str, Any]]:
     return {
         "admin_ports": {
             "type": "array",
             "items": {"type": "integer", "minimum": 0, "maximum": 65535},
-            "default": [22, 3389],
+            "default": SG_ADMIN_PORTS,
             "description": (
-                "Remote administration ports never open to the world (CIS: SSH 22, RDP 3389; add "
-                "e.g. WinRM 5985/5986 where NACL rules do not need the ephemeral range)."
+                "Administration and database ports never open to the internet (SSH, Telnet, RDP, VNC, "
+                "WinRM, Docker, Kubernetes; SQL Server, Oracle, MySQL, PostgreSQL, CouchDB, Redis, "
+                "Cassandra, Elasticsearch, Memcached, MongoDB). A rule opening every port opens them all."
             ),
-        }
+        },
+        **_prefix_knobs(),
     }
 
 
-def _open_admin_ports(
-    cidrs: list[Any], from_port: Any, to_port: Any, protocol: Any, config: Mapping[str, Any]
-) -> Iterator[tuple[str, int]]:
-    for cidr in cidrs:
-        if cidr not in WORLD_CIDRS:
-            continue
-        for port in config["admin_ports"]:
-            if port_range_covers(from_port, to_port, int(port), protocol):
-                yield str(cidr), int(port)
+def _nacl_knobs(_settings: Settings) -> dict[str, dict[str, Any]]:
+    return {
+        "admin_ports": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 0, "maximum": 65535},
+            "default": [22, 23, 3389],
+            "description": (
+                "Remote administration ports never allowed in from the internet by a NACL (NACLs are "
+                "stateless: the ephemeral range stays open for return traffic, so database ports are "
+                "judged on the security groups)."
+            ),
+        },
+        **_prefix_knobs(),
+    }
 
 
-def _world_message(what: str, findings: list[tuple[str, int]]) -> str:
-    opened = ", ".join(f"port {port} from {cidr}" for cidr, port in findings)
-    return f"{what} opens {opened}."
+def _world(sources: list[Any], config: Mapping[str, Any]) -> AddressSet | None:
+    addresses = AddressSet.of(sources)
+    if addresses and addresses.reaches_internet(int(config["max_prefix_v4"]), int(config["max_prefix_v6"])):
+        return addresses
+    return None
+
+
+def _exposure(
+    sources: list[Any], from_port: Any, to_port: Any, protocol: Any, config: Mapping[str, Any]
+) -> str | None:
+    """`opens port 22 from the internet (…)` when the sources reach the internet on an admin port."""
+    addresses = _world(sources, config)
+    if addresses is None:
+        return None
+    if all_ports(from_port, to_port, protocol):
+        return f"opens every port (so {_ports(config['admin_ports'])}) from the internet ({addresses.describe()})"
+    ports = opened_ports(from_port, to_port, protocol, config["admin_ports"])
+    if not ports:
+        return None
+    return f"opens {_ports(ports)} from the internet ({addresses.describe()})"
+
+
+def _ports(ports: Any) -> str:
+    values = sorted({int(p) for p in ports})
+    if len(values) == 1:
+        return f"port {values[0]}"
+    shown = ", ".join(str(p) for p in values[:8])
+    return f"ports {shown}{' …' if len(values) > 8 else ''}"
+
+
+def _sg_inline(rule: Any) -> list[Any]:
+    return as_list(get_path(rule, "cidrBlocks")) + as_list(get_path(rule, "ipv6CidrBlocks"))
 
 
 @resource_policy(
     name="sg-no-world-admin-ports",
     family="network",
-    types=[SECURITY_GROUP],
-    description="Security groups' inline ingress rules never open an admin port to 0.0.0.0/0 or ::/0.",
+    types=[SECURITY_GROUP, DEFAULT_SG],
+    description="Security groups' inline ingress rules never open an administration or database port to the internet (any set of ranges whose union reaches it, IPv4 or IPv6).",
     severity="critical",
     controls=["CLD-NET-001"],
     remediation="Restrict the source to the management range or a security group; use SSM Session Manager instead of SSH.",
-    config=_admin_ports,
+    config=_sg_knobs,
 )
 def sg_no_world_admin_ports(
     args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
-    for position, rule in enumerate(as_list(args.props.get("ingress"))):
-        cidrs = as_list(get_path(rule, "cidrBlocks")) + as_list(get_path(rule, "ipv6CidrBlocks"))
-        found = list(
-            _open_admin_ports(
-                cidrs,
-                get_path(rule, "fromPort"),
-                get_path(rule, "toPort"),
-                get_path(rule, "protocol"),
-                config,
-            )
+    rules = as_list(args.props.get("ingress"))
+    for position, rule in enumerate(rules):
+        found = _exposure(
+            _sg_inline(rule),
+            get_path(rule, "fromPort"),
+            get_path(rule, "toPort"),
+            get_path(rule, "protocol"),
+            config,
         )
         if found:
-            report(_world_message(f"ingress[{position}]", found))
+            report(f"ingress[{position}] {found}.")
+    # split ranges: rules each narrower than the internet whose union is not
+    for port, sources in _union_by_port(
+        [
+            (_sg_inline(r), get_path(r, "fromPort"), get_path(r, "toPort"), get_path(r, "protocol"))
+            for r in rules
+        ],
+        config,
+    ):
+        report(f"Ingress rules together open port {port} from the internet ({sources.describe()}).")
+
+
+def _union_by_port(
+    rules: list[tuple[list[Any], Any, Any, Any]], config: Mapping[str, Any]
+) -> Iterator[tuple[int, AddressSet]]:
+    """Ports whose sources reach the internet only once several rules are taken together."""
+    for port in sorted({int(p) for p in config["admin_ports"]}):
+        covering = [r for r in rules if opened_ports(r[1], r[2], r[3], [port])]
+        if len(covering) < 2 or any(_world(r[0], config) for r in covering):
+            continue
+        union = _world([s for r in covering for s in r[0]], config)
+        if union is not None:
+            yield port, union
 
 
 @resource_policy(
     name="sg-rule-no-world-admin-ports",
     family="network",
     types=[SG_RULE],
-    description="Security group rules never open an admin port to 0.0.0.0/0 or ::/0.",
+    description="Security group rules never open an administration or database port to the internet.",
     severity="critical",
     controls=["CLD-NET-001"],
     remediation="Restrict cidrBlocks/ipv6CidrBlocks to the management range, or use sourceSecurityGroupId.",
-    config=_admin_ports,
+    config=_sg_knobs,
 )
 def sg_rule_no_world_admin_ports(
     args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
     if args.props.get("type") != "ingress":
         return
-    cidrs = as_list(args.props.get("cidrBlocks")) + as_list(args.props.get("ipv6CidrBlocks"))
-    found = list(
-        _open_admin_ports(
-            cidrs, args.props.get("fromPort"), args.props.get("toPort"), args.props.get("protocol"), config
-        )
+    found = _exposure(
+        _sg_inline(args.props),
+        args.props.get("fromPort"),
+        args.props.get("toPort"),
+        args.props.get("protocol"),
+        config,
     )
     if found:
-        report(_world_message("Ingress rule", found))
+        report(f"Ingress rule {found}.")
 
 
 @resource_policy(
     name="sg-ingress-rule-no-world-admin-ports",
     family="network",
     types=[SG_INGRESS_RULE],
-    description="VPC security group ingress rules never open an admin port to 0.0.0.0/0 or ::/0.",
+    description="VPC security group ingress rules never open an administration or database port to the internet.",
     severity="critical",
     controls=["CLD-NET-001"],
     remediation="Restrict cidrIpv4/cidrIpv6 to the management range, or use referencedSecurityGroupId.",
-    config=_admin_ports,
+    config=_sg_knobs,
 )
 def sg_ingress_rule_no_world_admin_ports(
     args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
-    cidrs = [args.props.get("cidrIpv4"), args.props.get("cidrIpv6")]
-    found = list(
-        _open_admin_ports(
-            cidrs, args.props.get("fromPort"), args.props.get("toPort"), args.props.get("ipProtocol"), config
-        )
+    found = _exposure(
+        [args.props.get("cidrIpv4"), args.props.get("cidrIpv6")],
+        args.props.get("fromPort"),
+        args.props.get("toPort"),
+        args.props.get("ipProtocol"),
+        config,
     )
     if found:
-        report(_world_message("Ingress rule", found))
+        report(f"Ingress rule {found}.")
+
+
+def _group_identifiers(group: PolicyResource) -> Iterator[Any]:
+    for key in ("id", "name"):
+        value = known_or_none(group.props, key)
+        if value:
+            yield value
+
+
+@stack_policy(
+    name="sg-union-no-world-admin-ports",
+    family="network",
+    types=[SECURITY_GROUP, DEFAULT_SG, SG_RULE, SG_INGRESS_RULE],
+    description="The ingress rules of one security group, inline and separate resources together, never open an administration or database port to the internet (ranges split across rules are joined).",
+    severity="critical",
+    controls=["CLD-NET-001"],
+    remediation="Restrict every ingress rule of the group to the management range or to security groups.",
+    config=_sg_knobs,
+)
+def sg_union_no_world_admin_ports(
+    args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]
+) -> None:
+    index = StackIndex(args.resources)
+    groups = index.of_type(SECURITY_GROUP, DEFAULT_SG)
+    members: dict[str, list[tuple[list[Any], Any, Any, Any]]] = {}
+    names: dict[str, str] = {}
+    for group in groups:
+        names[group.urn] = label(group)
+        members[group.urn] = [
+            (_sg_inline(r), get_path(r, "fromPort"), get_path(r, "toPort"), get_path(r, "protocol"))
+            for r in as_list(group.props.get("ingress"))
+        ]
+    later = Deferred()
+    for rule in index.of_type(SG_RULE, SG_INGRESS_RULE):
+
+        def add(rule: PolicyResource = rule) -> None:
+            props = rule.props
+            if rule.resource_type == SG_RULE:
+                if props.get("type") != "ingress":
+                    return
+                entry = (_sg_inline(props), props.get("fromPort"), props.get("toPort"), props.get("protocol"))
+            else:
+                entry = (
+                    [props.get("cidrIpv4"), props.get("cidrIpv6")],
+                    props.get("fromPort"),
+                    props.get("toPort"),
+                    props.get("ipProtocol"),
+                )
+            linked = index.targets(rule, "securityGroupId", groups, _group_identifiers)
+            if linked:
+                keys = [g.urn for g in linked]
+            else:  # a group outside the stack: its rules of this stack, together
+                keys = [f"group {props['securityGroupId']}"]
+                names.setdefault(keys[0], keys[0])
+            for key in keys:
+                members.setdefault(key, []).append(entry)
+
+        later.attempt(add)
+    for key, rules in members.items():
+        for port, union in _union_by_port(rules, config):
+            report(
+                f"{names[key]}: its ingress rules together open port {port} from the internet ({union.describe()}).",
+                key if key.startswith("urn:") else None,
+            )
+    later.finish()
 
 
 @resource_policy(
     name="nacl-no-world-admin-ports",
     family="network",
     types=[NACL],
-    description="Network ACLs' inline ingress entries never allow an admin port from 0.0.0.0/0 or ::/0.",
+    description="Network ACLs' inline ingress entries never allow a remote administration port from the internet.",
     severity="high",
     controls=["CLD-NET-002"],
     remediation="Allow admin ports only from the management range; deny the rest.",
-    config=_admin_ports,
+    config=_nacl_knobs,
 )
 def nacl_no_world_admin_ports(
     args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
+    allowed = []
     for position, entry in enumerate(as_list(args.props.get("ingress"))):
         if str(get_path(entry, "action")).lower() != "allow":
             continue
-        cidrs = [get_path(entry, "cidrBlock"), get_path(entry, "ipv6CidrBlock")]
-        found = list(
-            _open_admin_ports(
-                cidrs,
-                get_path(entry, "fromPort"),
-                get_path(entry, "toPort"),
-                get_path(entry, "protocol"),
-                config,
-            )
-        )
+        sources = [get_path(entry, "cidrBlock"), get_path(entry, "ipv6CidrBlock")]
+        ports = (get_path(entry, "fromPort"), get_path(entry, "toPort"), get_path(entry, "protocol"))
+        allowed.append((sources, *ports))
+        found = _exposure(sources, *ports, config)
         if found:
-            report(
-                _world_message(f"NACL ingress[{position}] (rule {number(get_path(entry, 'ruleNo'))})", found)
-            )
+            report(f"NACL ingress[{position}] (rule {number(get_path(entry, 'ruleNo'))}) {found}.")
+    for port, union in _union_by_port(allowed, config):
+        report(f"NACL ingress entries together allow port {port} from the internet ({union.describe()}).")
 
 
 @resource_policy(
     name="nacl-rule-no-world-admin-ports",
     family="network",
     types=[NACL_RULE],
-    description="Network ACL rules never allow an admin port in from 0.0.0.0/0 or ::/0.",
+    description="Network ACL rules never allow a remote administration port in from the internet.",
     severity="high",
     controls=["CLD-NET-002"],
     remediation="Allow admin ports only from the management range.",
-    config=_admin_ports,
+    config=_nacl_knobs,
 )
 def nacl_rule_no_world_admin_ports(
     args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
     props = args.props
-    if props.get("egress") is True or str(props.get("ruleAction")).lower() != "allow":
+    if truthy(props.get("egress")) or str(props.get("ruleAction")).lower() != "allow":
         return
-    cidrs = [props.get("cidrBlock"), props.get("ipv6CidrBlock")]
-    found = list(
-        _open_admin_ports(cidrs, props.get("fromPort"), props.get("toPort"), props.get("protocol"), config)
+    found = _exposure(
+        [props.get("cidrBlock"), props.get("ipv6CidrBlock")],
+        props.get("fromPort"),
+        props.get("toPort"),
+        props.get("protocol"),
+        config,
     )
     if found:
-        report(_world_message(f"NACL rule {number(props.get('ruleNumber'))}", found))
+        report(f"NACL rule {number(props.get('ruleNumber'))} {found}.")
 
 
 @resource_policy(

@@ -8,6 +8,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from jamaa_policies.families import RDS_CLUSTER, RDS_CLUSTER_INSTANCE, RDS_INSTANCE
 from jamaa_policies.framework import (
     Deferred,
     StackIndex,
@@ -16,6 +17,7 @@ from jamaa_policies.framework import (
     environment_of,
     get_path,
     integer,
+    is_set,
     known_or_none,
     label,
     resource_policy,
@@ -26,7 +28,7 @@ from jamaa_policies.framework import (
 )
 from jamaa_policies.settings import Settings
 
-DB_INSTANCE = "aws:rds/instance:Instance"
+DB_INSTANCE = RDS_INSTANCE
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 
 # engine family prefix -> the parameter that refuses clear-text connections, and its required value
@@ -44,7 +46,7 @@ def _engine_tls(engine_or_family: Any) -> tuple[str, str] | None:
 @resource_policy(
     name="rds-not-publicly-accessible",
     family="rds",
-    types=[DB_INSTANCE],
+    types=[DB_INSTANCE, RDS_CLUSTER_INSTANCE],
     description="RDS instances are not publicly accessible.",
     severity="critical",
     controls=["CLD-RDS-001"],
@@ -60,7 +62,7 @@ def not_publicly_accessible(
 @resource_policy(
     name="rds-storage-encrypted",
     family="rds",
-    types=[DB_INSTANCE],
+    types=[DB_INSTANCE, RDS_CLUSTER],
     description="RDS instances encrypt their storage with a customer managed KMS key.",
     severity="critical",
     controls=["CLD-RDS-002"],
@@ -71,7 +73,7 @@ def storage_encrypted(
 ) -> None:
     if not truthy(args.props.get("storageEncrypted")):
         report("Database storage is not encrypted.")
-    elif not args.props.get("kmsKeyId"):
+    elif not is_set(args.props, "kmsKeyId"):
         report("Database storage uses the AWS managed key, not the tenancy key (kmsKeyId unset).")
 
 
@@ -94,7 +96,7 @@ def _backup_config(settings: Settings) -> dict[str, dict[str, Any]]:
 @resource_policy(
     name="rds-backup-retention",
     family="rds",
-    types=[DB_INSTANCE],
+    types=[DB_INSTANCE, RDS_CLUSTER],
     description="RDS automated backups are kept at least the data class's retention floor (up to RDS's maximum).",
     severity="high",
     controls=["CLD-RDS-003"],
@@ -123,15 +125,24 @@ def _environment_knob(key: str, what: str) -> Any:
             "environments": string_list(
                 settings.environments_where(key) or ["prod"], f"Environments where {what} is required."
             ),
+            "known_environments": string_list(
+                sorted(settings.environments), "Every environment; a value outside it is judged strictly."
+            ),
         }
 
     return config
 
 
+def required_in(environment: str | None, config: Mapping[str, Any]) -> bool:
+    """A prod-only setting applies in the environments that require it, and wherever the tag names
+    no known environment (a typo, or no tag) so a misspelt tag cannot switch the rule off."""
+    return environment in config["environments"] or environment not in config["known_environments"]
+
+
 @resource_policy(
     name="rds-deletion-protection",
     family="rds",
-    types=[DB_INSTANCE],
+    types=[DB_INSTANCE, RDS_CLUSTER],
     description="RDS instances have deletion protection in production.",
     severity="high",
     controls=["CLD-RDS-004"],
@@ -142,7 +153,7 @@ def deletion_protection(
     args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
     environment = environment_of(args, config)
-    if environment not in config["environments"]:
+    if not required_in(environment, config):
         args.not_applicable(f"environment {environment!r} does not require deletion protection")
     if not truthy(args.props.get("deletionProtection")):
         report(f"Database in environment {environment} has no deletion protection.")
@@ -160,7 +171,7 @@ def deletion_protection(
 )
 def multi_az(args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
     environment = environment_of(args, config)
-    if environment not in config["environments"]:
+    if not required_in(environment, config):
         args.not_applicable(f"environment {environment!r} does not require Multi-AZ")
     if not truthy(args.props.get("multiAz")):
         report(f"Database in environment {environment} is not Multi-AZ.")
@@ -246,7 +257,7 @@ def instance_tls_parameter_group(
 @resource_policy(
     name="rds-iam-authentication",
     family="rds",
-    types=[DB_INSTANCE],
+    types=[DB_INSTANCE, RDS_CLUSTER],
     description="RDS instances accept IAM database authentication (no long-lived shared passwords).",
     severity="medium",
     controls=["CLD-RDS-007"],
@@ -257,14 +268,14 @@ def iam_authentication(
 ) -> None:
     if not truthy(args.props.get("iamDatabaseAuthenticationEnabled")):
         report("IAM database authentication is off.")
-    if args.props.get("password") is not None:
+    if args.props.get("password") is not None or args.props.get("masterPassword") is not None:
         report("A master password is set in the program; use manageMasterUserPassword (Secrets Manager).")
 
 
 @resource_policy(
     name="rds-auto-minor-version-upgrade",
     family="rds",
-    types=[DB_INSTANCE],
+    types=[DB_INSTANCE, RDS_CLUSTER_INSTANCE],
     description="RDS instances take automatic minor version upgrades (security fixes).",
     severity="medium",
     controls=["CLD-RDS-008"],

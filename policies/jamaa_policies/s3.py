@@ -14,6 +14,17 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from jamaa_policies.documents import exposure, parsed
+from jamaa_policies.families import (
+    S3_ACLS,
+    S3_BUCKETS,
+    S3_LOGGING,
+    S3_OBJECT_LOCK,
+    S3_POLICIES,
+    S3_PUBLIC_ACCESS_BLOCKS,
+    S3_SSE,
+    S3_VERSIONING,
+)
 from jamaa_policies.framework import (
     Deferred,
     StackIndex,
@@ -23,7 +34,7 @@ from jamaa_policies.framework import (
     environment_of,
     get_path,
     integer,
-    is_map,
+    is_set,
     label,
     number,
     policy_document,
@@ -35,16 +46,18 @@ from jamaa_policies.framework import (
     tags_of,
     truthy,
 )
+from jamaa_policies.iam import trusted
 from jamaa_policies.settings import Settings
 
-BUCKET = "aws:s3/bucket:Bucket"
-PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-LOGGING = "aws:s3/bucketLogging:BucketLogging"
-OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-BUCKET_ACL = "aws:s3/bucketAcl:BucketAcl"
+# Every form pulumi-aws 7 still ships (the V2 names are deprecated aliases that still create buckets
+# and their settings): a rule about buckets reads them all (jamaa_policies.families).
+BUCKETS = S3_BUCKETS
+PAB = S3_PUBLIC_ACCESS_BLOCKS[0]
+SSE = S3_SSE
+VERSIONING = S3_VERSIONING
+LOGGING = S3_LOGGING
+OBJECT_LOCK = S3_OBJECT_LOCK
+BUCKET_POLICY = S3_POLICIES[0]
 TRAIL = "aws:cloudtrail/trail:Trail"
 
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
@@ -57,7 +70,7 @@ PUBLIC_GRANTEES = (
 
 def _buckets(args: StackValidationArgs) -> tuple[StackIndex, list[PolicyResource]]:
     index = StackIndex(args.resources)
-    return index, index.of_type(BUCKET)
+    return index, index.of_type(*BUCKETS)
 
 
 # --- public access -----------------------------------------------------------------------------
@@ -75,7 +88,7 @@ def bucket_public_access_block(
     args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
 ) -> None:
     index, buckets = _buckets(args)
-    blocks = index.of_type(PAB)
+    blocks = index.of_type(*S3_PUBLIC_ACCESS_BLOCKS)
     later = Deferred()
     for bucket in buckets:
 
@@ -90,7 +103,7 @@ def bucket_public_access_block(
 @resource_policy(
     name="s3-public-access-block-settings",
     family="s3",
-    types=[PAB],
+    types=list(S3_PUBLIC_ACCESS_BLOCKS),
     description="A bucket public access block turns on all four protections.",
     severity="critical",
     controls=["CLD-S3-001"],
@@ -107,8 +120,8 @@ def public_access_block_settings(
 @resource_policy(
     name="s3-no-public-acl",
     family="s3",
-    types=[BUCKET_ACL],
-    description="No bucket ACL grants access to everyone or to any authenticated AWS user.",
+    types=[*S3_ACLS, *BUCKETS],
+    description="No bucket ACL (a BucketAcl in any form, or a bucket's own acl/grants) grants access to everyone or to any authenticated AWS user.",
     severity="critical",
     controls=["CLD-S3-002"],
     remediation="Use the private canned ACL (or, better, BucketOwnerEnforced ownership and no ACL).",
@@ -122,6 +135,14 @@ def no_public_acl(args: ResourceValidationArgs, report: ReportViolation, config:
     acl = args.props.get("acl")
     if acl in config["forbidden_acls"]:
         report(f"Bucket ACL '{acl}' makes objects public.")
+    if args.resource_type in BUCKETS:
+        for grant in as_list(args.props.get("grants")):
+            uri = get_path(grant, "uri")
+            if uri in PUBLIC_GRANTEES:
+                report(
+                    f"Bucket grants {', '.join(map(str, as_list(get_path(grant, 'permissions'))))} to {uri}."
+                )
+        return
     grants = as_list(get_path(args.props, "accessControlPolicy", "grants"))
     for grant in grants:
         uri = get_path(grant, "grantee", "uri")
@@ -129,38 +150,27 @@ def no_public_acl(args: ResourceValidationArgs, report: ReportViolation, config:
             report(f"Bucket ACL grants {get_path(grant, 'permission')} to {uri}.")
 
 
-def _public_principal(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if is_map(principal):
-        aws = principal.get("AWS")
-        return aws == "*" or (isinstance(aws, list) and "*" in aws)
-    return False
-
-
 @resource_policy(
     name="s3-policy-no-public-principal",
     family="s3",
-    types=[BUCKET_POLICY],
-    description="No bucket policy allows everyone ('*') without a restricting condition.",
+    types=[BUCKET_POLICY, *BUCKETS],
+    description="No bucket policy (a BucketPolicy, or a bucket's own policy) allows anyone, or an account outside the organization, without a condition pinning the organization.",
     severity="critical",
     controls=["CLD-S3-002"],
-    remediation="Name the principals (account roles, services) or add a condition (aws:SourceVpce, aws:PrincipalOrgID).",
+    remediation="Name the principals (account roles, services) or add a condition (aws:PrincipalOrgID, aws:SourceVpce).",
+    config=trusted,
 )
 def policy_no_public_principal(
-    args: ResourceValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
+    args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
-    document = policy_document(args.props.get("policy"))
-    if document is None:
+    if args.resource_type in BUCKETS and args.props.get("policy") is None:
+        return
+    found = parsed(args.props.get("policy"))
+    if found is None:
         report("Bucket policy is not a readable JSON policy document.")
         return
-    for statement in statements(document):
-        if (
-            statement.get("Effect") == "Allow"
-            and _public_principal(statement.get("Principal"))
-            and not statement.get("Condition")
-        ):
-            report(f"Bucket policy statement {statement.get('Sid', '(no Sid)')} allows Principal '*'.")
+    for problem in exposure(found, config["trusted_accounts"]):
+        report(f"Bucket policy {problem}.")
 
 
 # --- TLS only ----------------------------------------------------------------------------------
@@ -191,18 +201,20 @@ def _denies_insecure_transport(document: Mapping[str, Any]) -> bool:
 )
 def tls_only_policy(args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
     index, buckets = _buckets(args)
-    policies = index.of_type(BUCKET_POLICY)
+    policies = index.of_type(*S3_POLICIES)
     later = Deferred()
     for bucket in buckets:
 
         def check(bucket: PolicyResource = bucket) -> None:
             attached = covered(index, bucket, policies, "bucket", bucket_identifiers)
-            if not attached:
+            documents = [policy_document(p.props["policy"]) for p in attached]
+            if bucket.props.get("policy") is not None:  # the bucket's own (deprecated) policy input
+                documents.append(policy_document(bucket.props["policy"]))
+            if not documents:
                 report(
                     f"{label(bucket)} has no bucket policy, so plain HTTP requests are allowed.", bucket.urn
                 )
                 return
-            documents = [policy_document(p.props["policy"]) for p in attached]
             if not any(d is not None and _denies_insecure_transport(d) for d in documents):
                 report(
                     f"{label(bucket)}: its bucket policy does not deny aws:SecureTransport=false.", bucket.urn
@@ -224,7 +236,7 @@ def _sse_rules(resource_props: Mapping[str, Any]) -> list[Any]:
 @resource_policy(
     name="s3-encryption-configuration",
     family="s3",
-    types=[SSE],
+    types=list(SSE),
     description="Bucket default-encryption configurations declare a default rule, and SSE-KMS rules name the tenancy key.",
     severity="high",
     controls=["CLD-S3-004"],
@@ -241,7 +253,7 @@ def encryption_configuration(
         if default is None:
             continue
         algorithm = default.get("sseAlgorithm")
-        if algorithm in KMS_ALGORITHMS and not default.get("kmsMasterKeyId"):
+        if algorithm in KMS_ALGORITHMS and not is_set(default, "kmsMasterKeyId"):
             report("SSE-KMS without kmsMasterKeyId uses the AWS managed key, not the tenancy key.")
         elif algorithm not in (*KMS_ALGORITHMS, "AES256"):
             report(f"Unknown default encryption algorithm {algorithm!r}.")
@@ -251,7 +263,7 @@ def _log_targets(index: StackIndex, buckets: list[PolicyResource]) -> set[str]:
     """URNs of the buckets that receive server access logs (raises if that cannot be decided)."""
     targets: set[str] = set()
     later = Deferred()
-    for logging in index.of_type(LOGGING):
+    for logging in index.of_type(*LOGGING):
 
         def mark(logging: PolicyResource = logging) -> None:
             for bucket in index.targets(logging, "targetBucket", buckets, bucket_identifiers):
@@ -274,7 +286,7 @@ def bucket_encryption_kms(
     args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]
 ) -> None:
     index, buckets = _buckets(args)
-    configs = index.of_type(SSE)
+    configs = index.of_type(*SSE)
     log_targets = _log_targets(index, buckets)
     later = Deferred()
     for bucket in buckets:
@@ -301,7 +313,7 @@ def bucket_encryption_kms(
 @resource_policy(
     name="s3-versioning-enabled",
     family="s3",
-    types=[VERSIONING],
+    types=list(VERSIONING),
     description="A bucket versioning resource enables versioning (not Suspended or Disabled).",
     severity="medium",
     controls=["CLD-S3-005"],
@@ -325,7 +337,7 @@ def versioning_enabled(
 )
 def bucket_versioning(args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
     index, buckets = _buckets(args)
-    versionings = index.of_type(VERSIONING)
+    versionings = index.of_type(*VERSIONING)
     later = Deferred()
     for bucket in buckets:
 
@@ -384,7 +396,7 @@ def object_lock_archive_logs(
     args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
     index, buckets = _buckets(args)
-    locks = index.of_type(OBJECT_LOCK)
+    locks = index.of_type(*OBJECT_LOCK)
     trail_buckets: set[str] = set()
     later = Deferred()
     for trail in index.of_type(TRAIL):
@@ -427,7 +439,7 @@ def object_lock_archive_logs(
 @resource_policy(
     name="s3-object-lock-retention",
     family="s3",
-    types=[OBJECT_LOCK],
+    types=list(OBJECT_LOCK),
     description="An Object Lock configuration keeps objects at least the national minimum retention.",
     severity="medium",
     controls=["CLD-S3-006"],
@@ -469,7 +481,7 @@ def object_lock_retention(
 )
 def access_logging(args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
     index, buckets = _buckets(args)
-    loggings = index.of_type(LOGGING)
+    loggings = index.of_type(*LOGGING)
     log_targets = _log_targets(index, buckets)  # exempt: a log bucket does not log into itself
     later = Deferred()
     for bucket in buckets:

@@ -14,6 +14,8 @@ from typing import Any
 DATA_CLASS_TAG = "jamaa:data-class"
 ENVIRONMENT_TAG = "jamaa:environment"
 CNDP_TAG = "jamaa:cndp-authorisation"
+OFFLINE_ACCOUNT_ID = "000000000000"
+"""The account the offline plan answers for `aws.get_caller_identity()` (jamaa.plan): the stack's own."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class Settings:
     # the management account's pipeline role, the roles that administer whole accounts
     protected_roles: tuple[str, ...] = ()
     admin_roles: tuple[str, ...] = ()
+    organization_accounts: tuple[str, ...] = ()
+    """Account ids of the organization, where environments/ records them (none today: accounts are
+    vended by the organization stack, so a pipeline with credentials lists them in the pack config)."""
 
     @classmethod
     def from_environments(cls, root: Path) -> Settings:

@@ -11,7 +11,14 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from jamaa_policies.framework import data_class_of, resource_policy, string_list, tag_knobs, tags_of
+from jamaa_policies.framework import (
+    data_class_of,
+    environment_of,
+    resource_policy,
+    string_list,
+    tag_knobs,
+    tags_of,
+)
 
 TAGGABLE_FILE = Path(__file__).with_name("taggable_types.json")
 
@@ -62,3 +69,24 @@ def data_class_tag(args: ResourceValidationArgs, report: ReportViolation, config
     data_class = data_class_of(args, config)
     if data_class is not None and data_class not in config["data_classes"]:
         report(f"Data class {data_class!r} is not one of {', '.join(config['data_classes'])}.")
+
+
+@resource_policy(
+    name="environment-tag",
+    family="tags",
+    types=[],
+    description="The environment tag, where present, names one of the environments of environments/ exactly (a typo would switch the prod-only rules off).",
+    severity="high",
+    controls=["CLD-TAG-003"],
+    remediation="Use the environment name of environments/<env>/ (prod, staging, lab), as the stack's config gives it.",
+    config=lambda s: {
+        **tag_knobs(s),
+        "environments": string_list(sorted(s.environments), "The environments of environments/."),
+    },
+)
+def environment_tag(args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
+    if args.resource_type not in taggable_types() and args.resource_type != "pulumi:providers:aws":
+        return
+    environment = environment_of(args, config)
+    if environment is not None and environment not in config["environments"]:
+        report(f"Environment {environment!r} is not one of {', '.join(config['environments'])}.")

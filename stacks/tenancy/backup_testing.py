@@ -79,7 +79,7 @@ class BackupTesting(pulumi.ComponentResource):
                         "Effect": "Allow",
                         "Principal": {"Service": "backup.amazonaws.com"},
                         "Action": "sns:Publish",
-                        "Resource": self.topic.arn,
+                        "Resource": tenancy.arn("sns", name("backup-events")),
                         "Condition": source_account,
                     },
                     {
@@ -87,7 +87,7 @@ class BackupTesting(pulumi.ComponentResource):
                         "Effect": "Deny",
                         "Principal": "*",
                         "Action": "sns:Publish",
-                        "Resource": self.topic.arn,
+                        "Resource": tenancy.arn("sns", name("backup-events")),
                         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
                     },
                 ]

@@ -45,7 +45,7 @@ class Budgets(pulumi.ComponentResource):
                         "Effect": "Allow",
                         "Principal": {"Service": "budgets.amazonaws.com"},
                         "Action": "SNS:Publish",
-                        "Resource": topic.arn,
+                        "Resource": tenancy.arn("sns", topic_name),
                         "Condition": {"StringEquals": {"aws:SourceAccount": tenancy.account_id}},
                     },
                     {
@@ -53,7 +53,7 @@ class Budgets(pulumi.ComponentResource):
                         "Effect": "Deny",
                         "Principal": "*",
                         "Action": "SNS:Publish",
-                        "Resource": topic.arn,
+                        "Resource": tenancy.arn("sns", topic_name),
                         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
                     },
                 ]

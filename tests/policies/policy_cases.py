@@ -384,7 +384,7 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
         "s3-policy-no-public-principal",
         "star",
         [Res(BPOLICY, "bp", {"bucket": "docs-b", "policy": doc({**SCOPED, "Principal": "*"})})],
-        "statement Read allows Principal '*'",
+        "statement Read allows anyone",
     ),
     (
         "s3-tls-only-policy",
@@ -641,7 +641,7 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
                 {"ingress": [{"fromPort": 22, "toPort": 22, "protocol": "tcp", "cidrBlocks": ["0.0.0.0/0"]}]},
             )
         ],
-        "ingress[0] opens port 22 from 0.0.0.0/0",
+        "ingress[0] opens port 22 from the internet (0.0.0.0/0)",
     ),
     (
         "sg-no-world-admin-ports",
@@ -653,7 +653,7 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
                 {"ingress": [{"fromPort": 0, "toPort": 0, "protocol": "-1", "ipv6CidrBlocks": ["::/0"]}]},
             )
         ],
-        "port 22 from ::/0, port 3389 from ::/0",
+        "opens every port (so ports 22, 23",
     ),
     (
         "sg-rule-no-world-admin-ports",
@@ -691,7 +691,7 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
                 },
             )
         ],
-        "opens port 3389 from 0.0.0.0/0",
+        "opens port 3389 from the internet (0.0.0.0/0)",
     ),
     (
         "sg-ingress-rule-no-world-admin-ports",
@@ -727,7 +727,7 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
                 },
             )
         ],
-        "opens port 22 from ::/0",
+        "opens port 22 from the internet (::/0)",
     ),
     (
         "nacl-no-world-admin-ports",
@@ -781,7 +781,7 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
                 },
             )
         ],
-        "NACL ingress[0] (rule 100) opens port 22 from 0.0.0.0/0",
+        "NACL ingress[0] (rule 100) opens port 22 from the internet (0.0.0.0/0)",
     ),
     (
         "nacl-rule-no-world-admin-ports",
@@ -823,7 +823,7 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
                 },
             )
         ],
-        "NACL rule 100 opens port 3389 from 0.0.0.0/0",
+        "NACL rule 100 opens port 3389 from the internet (0.0.0.0/0)",
     ),
     (
         "default-security-group-no-rules",
@@ -1407,14 +1407,14 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
         "iam-no-wildcard-admin-policy",
         "admin",
         [Res(IAM_POLICY, "p", {"policy": doc(ADMIN)})],
-        'Statement Admin allows "*" on "*"',
+        "Statement Admin allows every action on every resource",
     ),
     ("iam-no-inline-admin", "scoped", [Res(ROLE_POLICY, "rp", {"role": "r", "policy": doc(SCOPED)})], None),
     (
         "iam-no-inline-admin",
         "role-policy-admin",
         [Res(ROLE_POLICY, "rp", {"role": "r", "name": "everything", "policy": doc(ADMIN)})],
-        'Inline policy everything: statement Admin allows "*" on "*"',
+        "Inline policy everything: statement Admin allows every action on every resource",
     ),
     (
         "iam-no-inline-admin",

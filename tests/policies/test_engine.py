@@ -34,6 +34,24 @@ def test_unknown_reference_is_reported_not_passed(run_policy: Run) -> None:
 
 def test_unknown_resource_input_is_reported(run_policy: Run) -> None:
     report = run_policy(
+        "rds-not-publicly-accessible",
+        [
+            Res(
+                "aws:rds/instance:Instance",
+                "db",
+                {"storageEncrypted": True, "publiclyAccessible": unknown()},
+                {"publiclyAccessible"},
+            )
+        ],
+    )
+    [finding] = report.unknowns
+    assert ".publiclyAccessible" in finding.message
+    assert finding.urn == "urn:pulumi:test::fixture::aws:rds/instance:Instance::db"
+
+
+def test_a_value_known_only_after_deployment_is_still_a_value(run_policy: Run) -> None:
+    """A key ARN only known after deployment is set: "is a customer key named?" is decided offline."""
+    report = run_policy(
         "rds-storage-encrypted",
         [
             Res(
@@ -44,9 +62,7 @@ def test_unknown_resource_input_is_reported(run_policy: Run) -> None:
             )
         ],
     )
-    [finding] = report.unknowns
-    assert ".kmsKeyId" in finding.message
-    assert finding.urn == "urn:pulumi:test::fixture::aws:rds/instance:Instance::db"
+    assert not report.findings
 
 
 def test_not_applicable_is_counted(run_policy: Run) -> None:
@@ -75,16 +91,18 @@ def test_knobs_override_defaults(run_policy: Run) -> None:
         Res(
             "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
             "r",
-            {"cidrIpv4": "0.0.0.0/0", "fromPort": 5432, "toPort": 5432, "ipProtocol": "tcp"},
+            {"cidrIpv4": "0.0.0.0/0", "fromPort": 8080, "toPort": 8080, "ipProtocol": "tcp"},
         )
     ]
     assert not run_policy("sg-ingress-rule-no-world-admin-ports", rule).findings
     report = run_policy(
         "sg-ingress-rule-no-world-admin-ports",
         rule,
-        config={"sg-ingress-rule-no-world-admin-ports": {"admin_ports": [5432]}},
+        config={"sg-ingress-rule-no-world-admin-ports": {"admin_ports": [8080]}},
     )
-    assert [f.message for f in report.violations] == ["Ingress rule opens port 5432 from 0.0.0.0/0."]
+    assert [f.message for f in report.violations] == [
+        "Ingress rule opens port 8080 from the internet (0.0.0.0/0)."
+    ]
 
 
 def test_config_defaults_come_from_environments(pack: Pack) -> None:
