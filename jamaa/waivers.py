@@ -17,7 +17,11 @@ from jamaa.config import National, StrictModel, _parse
 from jamaa.errors import ConfigError
 from jamaa.yamlio import load_yaml
 
-ScopeKind = Literal["host", "group", "commune", "region", "environment"]
+ScopeKind = Literal["host", "group", "commune", "region", "environment", "stack", "resource"]
+HOST_ONLY_SCOPES = ("host", "group", "commune")
+CLOUD_ONLY_SCOPES = ("stack", "resource")
+"""A HOST-* waiver names hosts (host, group, commune); a CLD-* waiver names a Pulumi stack or one of
+its resources (by logical name or URN); both may name a region or the whole environment."""
 
 
 class Scope(StrictModel):
@@ -73,6 +77,23 @@ class Waivers(BaseModel):
                 applies[waiver.control] = waiver
         return applies
 
+    def for_cloud(
+        self, control: str, stack: str, region: str | None, urn: str | None, name: str | None
+    ) -> Waiver | None:
+        """The CLD-* waiver covering `control` on one resource (urn, name) of `stack`, or on the stack."""
+        for waiver in self.entries:
+            if waiver.control != control:
+                continue
+            kind, value = waiver.scope.kind, waiver.scope.value
+            if (
+                (kind == "stack" and value == stack)
+                or (kind == "resource" and value in (urn, name) and value is not None)
+                or (kind == "region" and value == region)
+                or (kind == "environment" and value == self.environment)
+            ):
+                return waiver
+        return None
+
 
 def max_duration_beside(env_dir: Path) -> int | None:
     """The longest waiver duration in the national.yaml beside `env_dir` (None when there is none)."""
@@ -110,6 +131,17 @@ def load_waivers(
         where = f"{path}: waivers[{index}]"
         if known_controls is not None and waiver.control not in known_controls:
             problems.append(f"{where}.control: unknown control id {waiver.control}")
+        cloud = waiver.control.startswith("CLD-")
+        if cloud and waiver.scope.kind in HOST_ONLY_SCOPES:
+            problems.append(
+                f"{where}.scope.kind: a cloud control ({waiver.control}) is waived for a stack, a resource, "
+                f"a region or an environment, not a {waiver.scope.kind}"
+            )
+        if not cloud and waiver.scope.kind in CLOUD_ONLY_SCOPES:
+            problems.append(
+                f"{where}.scope.kind: a host control ({waiver.control}) "
+                f"cannot be waived for a {waiver.scope.kind}"
+            )
         if waiver.expires < today:
             problems.append(
                 f"{where}.expires: waiver of {waiver.control} for {waiver.scope.kind} "

@@ -12,7 +12,8 @@ from rich.console import Console
 
 from jamaa.clikit import fails_cleanly
 from jamaa.plan import render
-from jamaa.plan.runner import PlanError, known_stacks, locate_program, run_program, stack_file
+from jamaa.plan.runner import PlanError, known_stacks, locate_program, stack_file
+from jamaa.plan.worker import plan_stacks
 
 console = Console()
 
@@ -36,10 +37,21 @@ def plan(
         "."
     ),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="totals only, no tree")] = False,
+    all_stacks: Annotated[
+        bool, typer.Option("--all", help="every stack (Pulumi.<stack>.yaml), planned in one worker process")
+    ] = False,
 ) -> None:
-    """Run the Pulumi program under Pulumi's mocks (a preview: no CLI, no cloud) and show what it creates."""
+    """Run the Pulumi program under Pulumi's mocks (a preview: no CLI, no cloud) and show what it creates.
+
+    The program runs in a worker process (`jamaa.plan.worker`); `--all` plans every stack in one.
+    """
     target = program if program is not None else project_dir
     located = locate_program(target)
+    if all_stacks:
+        if stack is not None:
+            raise PlanError("plan: name a stack or use --all, not both")
+        _plan_all(target, json_file)
+        return
     if stack is None:
         if program is None:
             raise PlanError(
@@ -51,7 +63,8 @@ def plan(
         stacks = ", ".join(known_stacks(target)) or "none"
         raise PlanError(f"{path or target}: no such stack {stack!r} (known: {stacks})")
     started = time.perf_counter()
-    result = run_program(target, stack)
+    [outcome] = list(plan_stacks(target, [stack]))
+    result = outcome.unwrap()
     elapsed = time.perf_counter() - started
     if not quiet:
         console.print(render.tree(result))
@@ -69,6 +82,35 @@ def plan(
         except OSError as error:
             raise PlanError(f"{json_file}: cannot write: {error.strerror}") from None
         console.print(f"wrote {json_file}")
+
+
+def _plan_all(target: Path, json_file: Path | None) -> None:
+    stacks = known_stacks(target)
+    if not stacks:
+        raise PlanError(f"{target}: --all: no Pulumi.<stack>.yaml next to the program's Pulumi.yaml")
+    started = time.perf_counter()
+    plans, errors = [], []
+    for outcome in plan_stacks(target, stacks):
+        if outcome.plan is None:
+            errors.append(outcome.error or "; ".join(outcome.problems))
+            console.print(f"[red]{errors[-1]}[/]", highlight=False)
+            continue
+        plans.append(outcome.plan)
+        console.print(f"{outcome.stack}: {len(outcome.plan.resources)} resources", highlight=False)
+    elapsed = time.perf_counter() - started
+    total = sum(len(p.resources) for p in plans)
+    console.print(
+        f"{total} resources planned for {len(plans)} stack(s) in {elapsed:.2f} s (one worker, offline)"
+    )
+    if json_file is not None:
+        document = {"stacks": [p.to_json() for p in plans], "errors": errors}
+        try:
+            json_file.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        except OSError as error:
+            raise PlanError(f"{json_file}: cannot write: {error.strerror}") from None
+        console.print(f"wrote {json_file}")
+    if errors:
+        raise PlanError(f"plan --all: {len(errors)} stack(s) could not be planned")
 
 
 def register(app: typer.Typer) -> None:

@@ -45,6 +45,20 @@ class PlannedResource:
         """True when the input at `key` (or anything inside it) cannot be known offline."""
         return any(k == key or k.startswith((key + ".", key + "[")) for k in self.unknown_keys)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlannedResource:
+        return cls(
+            urn=data["urn"],
+            type=data["type"],
+            name=data["name"],
+            parent_urn=data.get("parent"),
+            inputs=data.get("inputs") or {},
+            unknown_keys=set(data.get("unknown_keys") or ()),
+            provider_urn=data.get("provider"),
+            dependencies=list(data.get("dependencies") or ()),
+            property_dependencies=dict(data.get("property_dependencies") or {}),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "urn": self.urn,
@@ -114,6 +128,15 @@ class Plan:
     def totals(self) -> dict[str, int]:
         counts = Counter(r.type for r in self.resources)
         return dict(sorted(counts.items()))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        return cls(
+            stack=data["stack"],
+            project=data["project"],
+            resources=[PlannedResource.from_json(r) for r in data.get("resources") or ()],
+            warnings=list(data.get("warnings") or ()),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -14,8 +14,9 @@ from rich.table import Table
 from jamaa.clikit import fails_cleanly
 from jamaa.errors import ConfigError
 from jamaa.policy.engine import evaluate, load_pack_config
-from jamaa.policy.formats import FORMATS, render
+from jamaa.policy.formats import FORMATS, render, render_many
 from jamaa.policy.pack import ENVIRONMENTS_DIR, REPO_ROOT, load_pack
+from jamaa.policy.waivers import CloudWaivers
 
 policy_app = typer.Typer(
     help="The CrossGuard policy pack, offline: check a stack or any Pulumi program, list the policies.",
@@ -49,36 +50,82 @@ def check(
     environments: Annotated[
         Path, typer.Option("--environments", help="Where the national settings come from.")
     ] = ENVIRONMENTS_DIR,
+    all_stacks: Annotated[
+        bool, typer.Option("--all", help="Every stack of the program (Pulumi.<stack>.yaml), in one worker.")
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="A mandatory policy that cannot be evaluated offline fails (pipelines without credentials).",
+        ),
+    ] = False,
 ) -> None:
-    """Plan the program offline and evaluate every policy; exit 1 on a mandatory violation."""
-    from jamaa.plan import known_stacks, run_program
+    """Plan the program offline (in a worker process), check every policy; exit 1 on a mandatory violation."""
+    from jamaa.plan import known_stacks
+    from jamaa.plan.worker import plan_stacks
 
     _check_format(fmt)
-    if program is None:
-        program_dir = REPO_ROOT
-        if stack is None:
-            raise ConfigError(["STACK: name the stack to check (or use --program DIR)"])
+    program_dir = REPO_ROOT if program is None else program
+    if program is not None and not program_dir.is_dir():
+        raise ConfigError([f"--program: {program_dir}: not a directory"])
+    if all_stacks:
+        if stack is not None:
+            raise ConfigError(["STACK: name a stack or use --all, not both"])
         stacks = known_stacks(program_dir)
-        if stack not in stacks:
-            raise ConfigError([f"STACK: unknown stack {stack!r} (known: {', '.join(stacks) or 'none'})"])
+        if not stacks:
+            raise ConfigError(
+                [f"--all: {program_dir}: no Pulumi.<stack>.yaml next to the program's Pulumi.yaml"]
+            )
+    elif program is None:
+        if stack is None:
+            raise ConfigError(["STACK: name the stack to check (or use --program DIR, or --all)"])
+        known = known_stacks(program_dir)
+        if stack not in known:
+            raise ConfigError([f"STACK: unknown stack {stack!r} (known: {', '.join(known) or 'none'})"])
+        stacks = [stack]
     else:
-        program_dir = program
-        if not program_dir.is_dir():
-            raise ConfigError([f"--program: {program_dir}: not a directory"])
+        stacks = [stack or OFFLINE_STACK]
     pack_config = load_pack_config(config) if config else {}
     pack = load_pack(environments)
-    plan = run_program(program_dir, stack or OFFLINE_STACK)
-    report = evaluate(plan.resources, pack, stack=plan.stack, project=plan.project, config=pack_config)
-    if fmt == "text" and output is not None:
-        with output.open("w", encoding="utf-8") as handle:
-            render(report, fmt, Console(file=handle, width=200))
+    scopes = CloudWaivers(program_dir, environments)
+    reports, errors = [], []
+    for outcome in plan_stacks(program_dir, stacks):
+        if not all_stacks:
+            plan = outcome.unwrap()  # one stack: its error is the command's (exit 2)
+        elif outcome.plan is None:
+            errors.append(outcome.error or "; ".join(outcome.problems))
+            continue
+        else:
+            plan = outcome.plan
+        reports.append(
+            evaluate(
+                plan.resources,
+                pack,
+                stack=plan.stack,
+                project=plan.project,
+                config=pack_config,
+                strict=strict,
+                waivers=scopes.lookup(plan.stack),
+            )
+        )
+    if all_stacks:
+        text = render_many(reports, errors, fmt, _console(fmt, output))
+        code = 2 if errors else max((r.exit_code for r in reports), default=0)
     else:
-        text = render(report, fmt, Console())
-        if text is not None and output is not None:
-            output.write_text(text, encoding="utf-8")
-        elif text is not None:
-            sys.stdout.write(text)
-    raise typer.Exit(report.exit_code)
+        text = render(reports[0], fmt, _console(fmt, output))
+        code = reports[0].exit_code
+    if text is not None and output is not None:
+        output.write_text(text, encoding="utf-8")
+    elif text is not None:
+        sys.stdout.write(text)
+    raise typer.Exit(code)
+
+
+def _console(fmt: str, output: Path | None) -> Console:
+    if fmt == "text" and output is not None:
+        return Console(file=output.open("w", encoding="utf-8"), width=200)
+    return Console()
 
 
 @policy_app.command("list")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -69,10 +69,27 @@ class Finding:
     urn: str | None = None
     name: str | None = None
     resource_type: str | None = None
+    strict: bool = False
+    """Under --strict a mandatory policy that cannot be evaluated offline fails, as a violation does."""
+    waiver: dict[str, Any] | None = None
+    """The CLD-* waiver (control, scope, owner, reason, expires, ticket) that covers this finding."""
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None
 
     @property
     def blocking(self) -> bool:
-        return self.kind == "violation" and self.enforcement == "mandatory"
+        if self.waived or self.enforcement != "mandatory":
+            return False
+        return self.kind == "violation" or (self.strict and self.kind == "unknown")
+
+    @property
+    def status(self) -> str:
+        """violation | cannot evaluate offline | waived."""
+        if self.waived:
+            return "waived"
+        return "violation" if self.kind == "violation" else "cannot evaluate offline"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,8 +97,10 @@ class Finding:
             "family": self.family,
             "severity": self.severity,
             "enforcement": self.enforcement,
-            "status": "violation" if self.kind == "violation" else "cannot evaluate offline",
+            "status": self.status,
             "not_evaluable": self.kind == "unknown",
+            "blocking": self.blocking,
+            "waiver": self.waiver,
             "urn": self.urn,
             "name": self.name,
             "type": self.resource_type,
@@ -104,16 +123,21 @@ class Report:
     elapsed: float = 0.0
     tallies: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per policy: how many times it ran, and how many of those were not applicable."""
+    strict: bool = False
+    deviations: list[dict[str, str]] = field(default_factory=list)
+    """Policies the policy-pack config turns from mandatory to advisory or disabled."""
 
     def policy_status(self, name: str) -> str:
-        """passed | failed | cannot evaluate offline | not applicable | disabled."""
+        """passed | failed | cannot evaluate offline | waived | not applicable | disabled."""
         if self.enforcement[name] == "disabled":
             return "disabled"
         mine = [f for f in self.findings if f.policy == name]
-        if any(f.kind == "violation" for f in mine):
+        if any(f.kind == "violation" and not f.waived for f in mine) or any(f.blocking for f in mine):
             return "failed"
-        if mine:
+        if any(f.kind == "unknown" and not f.waived for f in mine):
             return "cannot evaluate offline"
+        if mine:
+            return "waived"
         tally = self.tallies.get(name, {})
         if tally.get("evaluations", 0) == tally.get("not_applicable", 0):
             return "not applicable"
@@ -121,11 +145,15 @@ class Report:
 
     @property
     def violations(self) -> list[Finding]:
-        return [f for f in self.findings if f.kind == "violation"]
+        return [f for f in self.findings if f.kind == "violation" and not f.waived]
 
     @property
     def unknowns(self) -> list[Finding]:
-        return [f for f in self.findings if f.kind == "unknown"]
+        return [f for f in self.findings if f.kind == "unknown" and not f.waived]
+
+    @property
+    def waived(self) -> list[Finding]:
+        return [f for f in self.findings if f.waived]
 
     @property
     def mandatory_violations(self) -> list[Finding]:
@@ -143,6 +171,7 @@ class Report:
             "violations": len(self.violations),
             "mandatory_violations": len(self.mandatory_violations),
             "cannot_evaluate_offline": len(self.unknowns),
+            "waived": len(self.waived),
             "not_applicable": self.not_applicable,
         }
 
@@ -285,18 +314,40 @@ def evaluate(
     project: str = "",
     config: Mapping[str, Any] | None = None,
     only: Iterable[str] | None = None,
+    strict: bool = False,
+    waivers: Callable[[str, str | None, str | None], dict[str, Any] | None] | None = None,
 ) -> Report:
-    """Run every enabled policy over `resources` (each resource policy) and the whole (stack policies)."""
+    """Run every enabled policy over `resources` (each resource policy) and the whole (stack policies).
+
+    `strict`: a mandatory policy that cannot be evaluated offline fails the check. `waivers(control,
+    urn, name)` returns the waiver covering a finding of that control on that resource (or the stack).
+    """
     started = time.perf_counter()
     levels, knobs = resolve_config(pack, config or {})
     selected = [p for p in pack.policies if only is None or p.name in set(only)]
     report = Report(
-        stack=stack, project=project, resource_count=len(resources), policies=selected, enforcement=levels
+        stack=stack,
+        project=project,
+        resource_count=len(resources),
+        policies=selected,
+        enforcement=levels,
+        strict=strict,
+        deviations=[
+            {"policy": p.name, "default": p.default_enforcement, "configured": levels[p.name]}
+            for p in selected
+            if p.default_enforcement == "mandatory" and levels[p.name] in ("advisory", "disabled")
+        ],
     )
     graph = _Stack(resources)
 
     def add(info: PolicyInfo, kind: FindingKind, message: str, urn: str | None) -> None:
         target = graph.by_urn.get(urn) if urn else None
+        waiver = None
+        if waivers is not None:
+            for control in info.controls:
+                waiver = waivers(control, urn or None, target.name if target else None)
+                if waiver is not None:
+                    break
         report.findings.append(
             Finding(
                 policy=info.name,
@@ -311,6 +362,8 @@ def evaluate(
                 urn=urn or None,
                 name=target.name if target else None,
                 resource_type=target.type if target else None,
+                strict=strict,
+                waiver=waiver,
             )
         )
 

@@ -32,23 +32,37 @@ def render_text(report: Report, console: Console) -> None:
         for column in ("Policy", "Severity", "Level", "Resource", "Message", "Controls"):
             table.add_column(column, overflow="fold")
         for f in report.findings:
-            level = f.enforcement if f.kind == "violation" else "cannot evaluate"
+            if f.waived:
+                level = "waived"
+            elif f.kind == "violation":
+                level = f.enforcement
+            else:
+                level = "cannot evaluate" + (" (strict: fails)" if f.blocking else "")
             table.add_row(
                 f.policy,
                 f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]",
                 level,
                 _resource(f),
-                f.message,
+                f.message + _waiver_text(f),
                 ", ".join(f.controls),
             )
         console.print(table)
-        remediations = {f.policy: f.remediation for f in report.findings if f.kind == "violation"}
+        remediations = {
+            f.policy: f.remediation for f in report.findings if f.kind == "violation" and not f.waived
+        }
         if remediations:
             console.print("[bold]Remediation[/]")
             for name, text in sorted(remediations.items()):
                 console.print(f"  {name}: {text}", highlight=False)
+    for deviation in report.deviations:
+        console.print(
+            f"[yellow]deviation[/]: {deviation['policy']} is {deviation['configured']} by the policy-pack "
+            f"config (default: {deviation['default']})",
+            highlight=False,
+        )
     verdict = (
         f"[bold red]FAILED[/]: {summary['mandatory_violations']} mandatory violation(s)"
+        + (" (strict: a mandatory policy that cannot be evaluated offline fails)" if report.strict else "")
         if report.exit_code
         else "[bold green]PASSED[/]: no mandatory violation"
     )
@@ -56,6 +70,7 @@ def render_text(report: Report, console: Console) -> None:
         f"{verdict} — stack {report.stack}: {summary['resources']} resources, "
         f"{summary['policies']} policies, {summary['violations']} violation(s), "
         f"{summary['cannot_evaluate_offline']} cannot be evaluated offline, "
+        f"{summary['waived']} waived, "
         f"{summary['not_applicable']} not applicable ({report.elapsed:.2f} s)",
         highlight=False,
     )
@@ -67,7 +82,9 @@ def to_json(report: Report) -> dict[str, Any]:
         "project": report.project,
         "stack": report.stack,
         "passed": report.exit_code == 0,
+        "strict": report.strict,
         "summary": report.summary(),
+        "deviations": report.deviations,
         "elapsed_seconds": round(report.elapsed, 4),
         "policies": [
             {
@@ -87,8 +104,17 @@ def to_json(report: Report) -> dict[str, Any]:
     }
 
 
+def _waiver_text(finding: Finding) -> str:
+    w = finding.waiver
+    if w is None:
+        return ""
+    return f"\nWAIVED by {w['owner']} until {w['expires']} ({w['ticket']}): {w['reason']}"
+
+
 def _sarif_level(finding: Finding) -> str:
-    if finding.kind == "unknown":
+    if finding.blocking:
+        return "error"
+    if finding.kind == "unknown" or finding.waived:
         return "note"
     return "error" if finding.enforcement == "mandatory" else "warning"
 
@@ -122,22 +148,31 @@ def to_sarif(report: Report) -> dict[str, Any]:
                 }
             ]
         }
-        results.append(
-            {
-                "ruleId": f.policy,
-                "ruleIndex": index[f.policy],
-                "level": _sarif_level(f),
-                "message": {"text": f.message},
-                "locations": [location],
-                "properties": {
-                    "severity": f.severity,
-                    "enforcement": f.enforcement,
-                    "status": f.to_json()["status"],
-                    "controls": list(f.controls),
-                    "resourceType": f.resource_type,
-                },
-            }
-        )
+        result: dict[str, Any] = {
+            "ruleId": f.policy,
+            "ruleIndex": index[f.policy],
+            "level": _sarif_level(f),
+            "message": {"text": f.message},
+            "locations": [location],
+            "properties": {
+                "severity": f.severity,
+                "enforcement": f.enforcement,
+                "status": f.status,
+                "controls": list(f.controls),
+                "resourceType": f.resource_type,
+            },
+        }
+        if f.waiver is not None:
+            result["suppressions"] = [
+                {
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": f"{f.waiver['reason']} (owner: {f.waiver['owner']}, "
+                    f"expires {f.waiver['expires']}, {f.waiver['ticket']})",
+                }
+            ]
+            result["properties"]["waiver"] = f.waiver
+        results.append(result)
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -164,10 +199,8 @@ def to_junit(report: Report) -> str:
     for f in report.findings:
         by_policy.setdefault(f.policy, []).append(f)
     cases = [p for p in report.policies if report.enforcement[p.name] != "disabled"]
-    failures = sum(1 for p in cases if any(f.kind == "violation" for f in by_policy.get(p.name, [])))
-    skipped = sum(
-        1 for p in cases if by_policy.get(p.name) and all(f.kind == "unknown" for f in by_policy[p.name])
-    )
+    failures = sum(1 for p in cases if report.policy_status(p.name) == "failed")
+    skipped = sum(1 for p in cases if report.policy_status(p.name) in ("cannot evaluate offline", "waived"))
     suites = ET.Element("testsuites", name="jamaa-policy")
     suite = ET.SubElement(
         suites,
@@ -189,27 +222,38 @@ def to_junit(report: Report) -> str:
         ET.SubElement(properties, "property", name="severity", value=info.severity)
         ET.SubElement(properties, "property", name="enforcement", value=report.enforcement[info.name])
         found = by_policy.get(info.name, [])
-        violations = [f for f in found if f.kind == "violation"]
-        unknowns = [f for f in found if f.kind == "unknown"]
+        violations = [f for f in found if (f.kind == "violation" and not f.waived) or f.blocking]
+        unknowns = [f for f in found if f.kind == "unknown" and not f.waived]
+        waived = [f for f in found if f.waived]
         if violations:
             failure = ET.SubElement(
                 case,
                 "failure",
-                message=f"{len(violations)} violation(s) ({report.enforcement[info.name]})",
+                message=f"{len(violations)} violation(s) ({report.enforcement[info.name]}"
+                + (", strict" if report.strict else "")
+                + ")",
                 type=info.severity,
             )
             failure.text = _lines(violations) + f"\nRemediation: {info.remediation}"
         elif unknowns:
             ET.SubElement(case, "skipped", message=f"cannot evaluate offline: {len(unknowns)} case(s)")
-        if unknowns:
+        elif waived:
+            ET.SubElement(case, "skipped", message=f"waived: {len(waived)} case(s)")
+        if waived:
+            for f in waived:
+                assert f.waiver is not None
+                ET.SubElement(
+                    properties, "property", name="waiver", value=f"{f.waiver['control']} {f.waiver['ticket']}"
+                )
+        if unknowns or waived:
             out = ET.SubElement(case, "system-out")
-            out.text = _lines(unknowns)
+            out.text = _lines(unknowns + waived)
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
 def _lines(findings: Sequence[Finding]) -> str:
-    return "\n".join(f"{f.urn or '(stack)'}: {f.message}" for f in findings)
+    return "\n".join(f"{f.urn or '(stack)'}: {f.message}{_waiver_text(f)}" for f in findings)
 
 
 def render(report: Report, fmt: str, console: Console) -> str | None:
@@ -223,4 +267,54 @@ def render(report: Report, fmt: str, console: Console) -> str | None:
         return json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n"
     if fmt == "junit":
         return to_junit(report)
+    raise ValueError(f"unknown format {fmt}")
+
+
+def render_many(reports: Sequence[Report], errors: Sequence[str], fmt: str, console: Console) -> str | None:
+    """Several stacks (`--all`): text per stack then a totals line; JSON a list of the per-stack
+    documents; SARIF one run per stack; JUnit one test suite per stack. Planning errors are listed."""
+    passed = not errors and all(r.exit_code == 0 for r in reports)
+    if fmt == "text":
+        for report in reports:
+            render_text(report, console)
+        for error in errors:
+            console.print(f"[bold red]ERROR[/]: {error}", highlight=False)
+        failed = [r.stack for r in reports if r.exit_code]
+        verdict = "[bold green]PASSED[/]" if passed else "[bold red]FAILED[/]"
+        which = ": " + ", ".join(failed) if failed else ""
+        console.print(
+            f"{verdict}: {len(reports)} stack(s) checked, {len(failed)} failed{which}, "
+            f"{len(errors)} could not be planned",
+            highlight=False,
+        )
+        return None
+    if fmt == "json":
+        document = {
+            "tool": {"name": "jamaa-policy", "version": __version__},
+            "passed": passed,
+            "stacks": [to_json(r) for r in reports],
+            "errors": list(errors),
+        }
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "sarif":
+        runs = [run for r in reports for run in to_sarif(r)["runs"]]
+        return (
+            json.dumps(
+                {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}, indent=2, ensure_ascii=False
+            )
+            + "\n"
+        )
+    if fmt == "junit":
+        merged = ET.Element("testsuites", name="jamaa-policy")
+        for report in reports:
+            for suite in ET.fromstring(to_junit(report).split("?>", 1)[1]):
+                merged.append(suite)
+        for error in errors:
+            suite = ET.SubElement(
+                merged, "testsuite", name="policy.plan", tests="1", failures="0", errors="1"
+            )
+            case = ET.SubElement(suite, "testcase", classname="policy.plan", name=error.split(":", 1)[0])
+            ET.SubElement(case, "error", message=error)
+        ET.indent(merged)
+        return ET.tostring(merged, encoding="unicode", xml_declaration=True) + "\n"
     raise ValueError(f"unknown format {fmt}")

@@ -213,3 +213,26 @@ def test_adding_a_dedicated_commune_moves_no_existing_resource(tmp_path: Path) -
     assert all(("archive-access-shared" in n) or ("nacl-app" in n) or ("budget" in n) for n in changed), (
         changed
     )
+
+
+def test_cli_plans_every_stack_in_one_worker(tmp_path: Path) -> None:
+    other = program(tmp_path, "other", KEY_AND_BUCKET)
+    (other / "Pulumi.yaml").write_text("name: other\nruntime: python\n")
+    for stack, region in (("a", "eu-west-3"), ("b", "eu-south-2")):
+        (other / f"Pulumi.{stack}.yaml").write_text(f"config:\n  other:region: {region}\n")
+    (other / "Pulumi.broken.yaml").write_text("config: {}\n")
+    out = tmp_path / "all.json"
+    result = runner.invoke(app, ["plan", "--all", "--program", str(other), "--json", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "a: 4 resources" in result.output and "b: 4 resources" in result.output
+    assert "plan broken: __main__.py:5: ConfigMissingError" in result.output
+    assert "plan --all: 1 stack(s) could not be planned" in result.output
+    data = json.loads(out.read_text())
+    assert [s["stack"] for s in data["stacks"]] == ["a", "b"] and len(data["errors"]) == 1
+    regions = {
+        s["stack"]: next(r for r in s["resources"] if r["type"] == "pulumi:providers:aws")
+        for s in data["stacks"]
+    }
+    assert (
+        regions["a"]["inputs"]["region"] == "eu-west-3" and regions["b"]["inputs"]["region"] == "eu-south-2"
+    )
