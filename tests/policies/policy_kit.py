@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,3 +38,7 @@ def provider(region: str = "eu-south-2", tags: dict[str, str] | None = None, nam
 
 def unknown() -> str:
     return UNKNOWN
+
+
+Run = Callable[..., Any]
+"""The `run_policy` fixture: run one policy over fixture resources (returns a jamaa.policy Report)."""

@@ -7,8 +7,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from conftest import Run
-from policy_kit import Res, unknown
+from policy_kit import Res, Run, unknown
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
 from jamaa.errors import ConfigError

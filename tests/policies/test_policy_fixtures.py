@@ -4,10 +4,9 @@ rule by meaning also has fixtures written the evasive way (split ranges, NotActi
 from __future__ import annotations
 
 import pytest
-from conftest import Run
 from policy_cases import CASES
 from policy_cases_meaning import MEANING_CASES, evasive_policies
-from policy_kit import Res
+from policy_kit import Res, Run
 
 from jamaa.policy import Pack
 

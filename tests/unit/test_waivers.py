@@ -73,5 +73,5 @@ def test_an_unknown_scope_kind_is_an_error(tmp_path: Path) -> None:
         load_waivers(env, KNOWN, today=date(2026, 11, 25))
     assert caught.value.problems == [
         f"{env / 'waivers.yaml'}: waivers[0].scope.kind: unknown value 'planet'; "
-        "expected 'host', 'group', 'commune', 'region' or 'environment'"
+        "expected 'host', 'group', 'commune', 'region', 'environment', 'stack' or 'resource'"
     ]
