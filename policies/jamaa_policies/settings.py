@@ -35,8 +35,11 @@ class Settings:
     protected_roles: tuple[str, ...] = ()
     admin_roles: tuple[str, ...] = ()
     organization_accounts: tuple[str, ...] = ()
-    """Account ids of the organization, where environments/ records them (none today: accounts are
-    vended by the organization stack, so a pipeline with credentials lists them in the pack config)."""
+    """Account ids of the organization as the offline plan knows them (the management account's
+    placeholder and each vended account's offline id); a pipeline with credentials lists the real
+    ids in the pack config (`trusted_accounts`)."""
+    organization_environment: str | None = None
+    """The `jamaa:environment` value of the organization stacks' resources, when there is an organization."""
 
     @classmethod
     def from_environments(cls, root: Path) -> Settings:
@@ -91,6 +94,8 @@ class Settings:
                 if envs.organization is not None
                 else ()
             ),
+            organization_accounts=_offline_accounts(envs),
+            organization_environment="organization" if envs.organization is not None else None,
             admin_roles=(
                 (
                     envs.organization.roles.break_glass,
@@ -102,6 +107,14 @@ class Settings:
             ),
         )
 
+    @property
+    def environment_names(self) -> list[str]:
+        """Every value the environment tag may take: the environments, and the organization's."""
+        names = set(self.environments)
+        if self.organization_environment:
+            names.add(self.organization_environment)
+        return sorted(names)
+
     def environments_where(self, key: str, value: Any = True) -> list[str]:
         """Names of the environments whose setting `key` equals `value` (e.g. multi_az: True)."""
         return sorted(name for name, env in self.environments.items() if env.get(key) == value)
@@ -110,3 +123,11 @@ class Settings:
     def aws_data_classes(self) -> list[str]:
         """Data classes that may live in AWS at all (everything but the sovereign-only ones)."""
         return sorted(c for c in self.retention_floor_days if c not in self.sovereign_only_classes)
+
+
+def _offline_accounts(envs: Any) -> tuple[str, ...]:
+    if envs.organization is None:
+        return ()
+    from jamaa.plan.runner import offline_account_id
+
+    return tuple(sorted(offline_account_id(account.name) for account in envs.organization.accounts))

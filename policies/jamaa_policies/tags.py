@@ -81,7 +81,9 @@ def data_class_tag(args: ResourceValidationArgs, report: ReportViolation, config
     remediation="Use the environment name of environments/<env>/ (prod, staging, lab), as the stack's config gives it.",
     config=lambda s: {
         **tag_knobs(s),
-        "environments": string_list(sorted(s.environments), "The environments of environments/."),
+        "environments": string_list(
+            s.environment_names, "The environments of environments/ (and the organization stacks')."
+        ),
     },
 )
 def environment_tag(args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
