@@ -57,6 +57,7 @@ class PlannedResource:
             provider_urn=data.get("provider"),
             dependencies=list(data.get("dependencies") or ()),
             property_dependencies=dict(data.get("property_dependencies") or {}),
+            protect=bool(data.get("protect", False)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -69,6 +70,7 @@ class PlannedResource:
             "unknown_keys": sorted(self.unknown_keys),
             "provider": self.provider_urn,
             "dependencies": self.dependencies,
+            "protect": self.protect,
             "property_dependencies": self.property_dependencies,
         }
 

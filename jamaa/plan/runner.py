@@ -17,8 +17,10 @@ import asyncio
 import contextvars
 import gc
 import hashlib
+import importlib.metadata
 import json
 import logging
+import os
 import runpy
 import sys
 import threading
@@ -94,8 +96,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 def _config_value(value: Any) -> str:
     if isinstance(value, str):
         return value
-    if isinstance(value, dict) and "default" in value:
-        return _config_value(value["default"])
+    if isinstance(value, dict) and set(value) <= {"value", "default", "type", "description", "secret"}:
+        for key in ("value", "default"):  # Pulumi.yaml: a value, or a typed entry with its default
+            if key in value:
+                return _config_value(value[key])
     return json.dumps(value)
 
 
@@ -266,14 +270,67 @@ class PlanMocks(pulumi.runtime.Mocks):
         return {}, []
 
 
+def _package_version(package: str) -> str | None:
+    """The installed provider SDK's version (`pulumi_aws` for `aws`), None when there is none."""
+    try:
+        return importlib.metadata.version(f"pulumi_{package}")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, recording each registration's type, name, parent and inputs."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+    def __init__(
+        self,
+        mocks: pulumi.runtime.Mocks,
+        config: dict[str, str] | None = None,
+        project: str = "",
+        stack: str = "",
+    ) -> None:
         super().__init__(mocks)
         self.planned: list[PlannedResource] = []
         self.outputs: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.config = dict(config or {})
+        self.project = project
+        self.stack = stack
+        self.default_providers: dict[str, str] = {}
+
+    def _default_provider(self, package: str) -> str | None:
+        """The URN of the package's default provider, registered (once) as the engine would: its
+        inputs are the stack's `<package>:*` configuration (Pulumi.yaml, then Pulumi.<stack>.yaml),
+        and for AWS the region falls back to AWS_REGION / AWS_DEFAULT_REGION as the provider does."""
+        with self._lock:
+            if package in self.default_providers:
+                return self.default_providers[package]
+            version = _package_version(package)
+            if version is None:  # not a provider package (a test's own resource type)
+                return None
+            name = f"default_{version.replace('.', '_')}"
+            urn = f"urn:pulumi:{self.stack}::{self.project}::pulumi:providers:{package}::{name}"
+            inputs: dict[str, Any] = {
+                key.split(":", 1)[1]: value
+                for key, value in self.config.items()
+                if key.startswith(f"{package}:")
+            }
+            if package == "aws" and "region" not in inputs:
+                region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+                if region:
+                    inputs["region"] = region
+            inputs["version"] = version
+            self.planned.append(
+                PlannedResource(
+                    urn=urn,
+                    type=f"pulumi:providers:{package}",
+                    name=name,
+                    parent_urn=None,
+                    inputs=inputs,
+                    unknown_keys=set(),
+                )
+            )
+            self.default_providers[package] = urn
+            return urn
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -292,6 +349,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         id_, state = self.mocks.new_resource(resource_args)
         obj_proto = _sync_await(rpc.serialize_properties(state, {}))
         unknown: set[str] = set()
+        provider_urn = request.provider.rsplit("::", 1)[0] if request.provider else None
+        if provider_urn is None and request.custom and not request.type.startswith("pulumi:"):
+            provider_urn = self._default_provider(request.type.split(":", 1)[0])
         planned = PlannedResource(
             urn=urn,
             type=request.type,
@@ -299,7 +359,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             parent_urn=request.parent or None,
             inputs=_plain(inputs, "", unknown),
             unknown_keys=unknown,
-            provider_urn=request.provider.rsplit("::", 1)[0] if request.provider else None,
+            provider_urn=provider_urn,
             dependencies=sorted(set(request.dependencies)),
             property_dependencies={
                 key: sorted(set(deps.urns))
@@ -363,7 +423,7 @@ def run_callable(
 ) -> Plan:
     """Run `program_fn` as a Pulumi program under recording mocks, in preview mode, isolated."""
     mocks = mocks or PlanMocks()
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, config, project, stack)
     mocks.monitor = monitor
     engine = RecordingEngine()
 

@@ -27,6 +27,7 @@ BROKEN = {
     "sensitive-data-abroad": {"residency-sensitive-not-in-aws", "residency-allowed-region"},
     "personal-data-without-cndp": {"residency-personal-data-cndp", "residency-allowed-region"},
     "subverting-rules": {"sg-ingress-rule-no-world-admin-ports"},
+    "default-provider-abroad": {"residency-allowed-region"},
 }
 
 

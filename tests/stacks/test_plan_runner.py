@@ -236,3 +236,34 @@ def test_cli_plans_every_stack_in_one_worker(tmp_path: Path) -> None:
     assert (
         regions["a"]["inputs"]["region"] == "eu-west-3" and regions["b"]["inputs"]["region"] == "eu-south-2"
     )
+
+
+def test_the_default_provider_takes_the_stack_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No explicit provider: resources get the default one, configured as the CLI configures it
+    (Pulumi.yaml, then Pulumi.<stack>.yaml; the region from AWS_REGION when neither sets it)."""
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    implicit = program(
+        tmp_path, "implicit", "import pulumi_aws as aws\naws.kms.Key('key', enable_key_rotation=True)\n"
+    )
+    (implicit / "Pulumi.yaml").write_text(
+        "name: implicit\nruntime: python\nconfig:\n  aws:region: us-east-1\n"
+        "  aws:defaultTags:\n    value:\n      tags: {jamaa:environment: prod}\n"
+    )
+    (implicit / "Pulumi.dr.yaml").write_text("config:\n  aws:region: eu-west-3\n")
+    plan = run_program(implicit, "dev")
+    key = plan.of_type("aws:kms/key:Key")[0]
+    provider = plan.provider_of(key)
+    assert provider is not None and provider.urn.startswith(
+        "urn:pulumi:dev::implicit::pulumi:providers:aws::default_7_"
+    )
+    assert plan.region_of(key) == "us-east-1"
+    assert plan.effective_tags(key) == {"jamaa:environment": "prod"}
+    dr = run_program(implicit, "dr")
+    assert dr.region_of(dr.of_type("aws:kms/key:Key")[0]) == "eu-west-3"
+    (implicit / "Pulumi.yaml").write_text("name: implicit\nruntime: python\n")
+    monkeypatch.setenv("AWS_REGION", "eu-south-2")
+    again = run_program(implicit, "dev")
+    assert again.region_of(again.of_type("aws:kms/key:Key")[0]) == "eu-south-2"
