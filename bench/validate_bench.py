@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -94,10 +95,15 @@ CASES: dict[str, Callable[[Path], None]] = {
 }
 
 
-def run(root: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
+def run(root: Path) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall time, CPU time (user + system of the command) and the finished process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run([*JAMAA, str(root)], capture_output=True, text=True, timeout=TIMEOUT, check=False)
-    return time.perf_counter() - start, proc
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, proc
 
 
 def main() -> None:
@@ -107,16 +113,24 @@ def main() -> None:
     args = parser.parse_args()
 
     figures: dict[str, object] = {}
-    times = []
+    times, cpus = [], []
     for _ in range(args.repeat):
-        seconds, proc = run(REPO / "environments")
+        seconds, cpu, proc = run(REPO / "environments")
         if proc.returncode != 0:
             raise SystemExit(f"bench: jamaa validate environments failed:\n{proc.stderr}")
         times.append(seconds)
-    figures["validate"] = {"median_s": statistics.median(times), "max_s": max(times), "runs": len(times)}
+        cpus.append(cpu)
+    load = os.getloadavg()[0]
+    figures["validate"] = {
+        "median_s": statistics.median(times),
+        "max_s": max(times),
+        "median_cpu_s": statistics.median(cpus),
+        "runs": len(times),
+        "load_average_1min": load,
+    }
     print(
-        f"jamaa validate environments: median {statistics.median(times):.2f} s, max {max(times):.2f} s "
-        f"({len(times)} runs; target < 3 s)"
+        f"jamaa validate environments: median {statistics.median(times):.2f} s wall, max {max(times):.2f} s, "
+        f"median {statistics.median(cpus):.2f} s CPU ({len(times)} runs, load {load:.1f}; target < 3 s)"
     )
 
     refusals: dict[str, float] = {}
@@ -125,14 +139,17 @@ def main() -> None:
             root = Path(tmp) / name.replace(" ", "-") / "environments"
             shutil.copytree(REPO / "environments", root, ignore=shutil.ignore_patterns("generated"))
             damage(root)
-            seconds, proc = run(root)
+            seconds, cpu, proc = run(root)
             lines = proc.stderr.splitlines()
             if proc.returncode != 2 or len(lines) != 1 or "Traceback" in proc.stderr:
                 raise SystemExit(
                     f"bench: {name}: expected exit 2 and one line, got {proc.returncode}:\n{proc.stderr}"
                 )
             refusals[name] = seconds
-            print(f"  {seconds:5.2f} s  {name}: {lines[0][len(str(root.parent)) + 1 :][:110]}")
+            print(
+                f"  {seconds:5.2f} s ({cpu:4.2f} s CPU)  {name}: "
+                f"{lines[0][len(str(root.parent)) + 1 :][:100]}"
+            )
     figures["refusals_s"] = refusals
     print(f"refusals: slowest {max(refusals.values()):.2f} s of {len(refusals)} cases (target < 5 s each)")
     if args.json:
