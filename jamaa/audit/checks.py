@@ -88,7 +88,13 @@ def _unprefix_account(request: Any, **_: Any) -> None:
         request.url = urlunsplit(parts._replace(netloc=parts.netloc[len(account) + 1 :]))
 
 
-def endpoint_client(session: Any, service: str, endpoint_url: str | None = None) -> Any:
+def endpoint_client(
+    session: Any,
+    service: str,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    credentials: dict[str, str] | None = None,
+) -> Any:
     """A boto3 client of `session`, aimed at `endpoint_url` when given (path-style S3, no host prefixes)."""
     config = Config(
         retries={"max_attempts": 2, "mode": "standard"},
@@ -97,7 +103,11 @@ def endpoint_client(session: Any, service: str, endpoint_url: str | None = None)
         inject_host_prefix=endpoint_url is None,
         s3={"addressing_style": "path"} if endpoint_url else None,
     )
-    client = session.client(service, endpoint_url=endpoint_url, config=config)
+    # Other credentials (an assumed role's) go to the client, not to a new session: the session's
+    # loaded service models are reused, which makes a client per account and region cheap.
+    client = session.client(
+        service, endpoint_url=endpoint_url, config=config, region_name=region, **(credentials or {})
+    )
     if endpoint_url is not None and service == "s3control":
         client.meta.events.register_first("before-send.s3-control", _unprefix_account)
     return client

@@ -10,14 +10,15 @@ import json
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import boto3
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from jamaa.audit.checks import Auditor, Expectations, Finding
+from jamaa.audit.checks import Auditor, Expectations, Finding, endpoint_client
+from jamaa.audit.organization import OrganizationAuditor
 from jamaa.clikit import fails_cleanly
 from jamaa.config import Environments, load_environments
 from jamaa.errors import ConfigError
@@ -43,6 +44,18 @@ def expectations_for(envs: Environments, env: str, max_age_hours: float) -> Expe
             continue  # never in AWS: no AWS Backup plan to expect
         retention[str(name)] = max(policy.retention_floor_days, settings.backup_retention_days.get(name, 0))
     return Expectations(retention_days=retention, max_recovery_point_age=timedelta(hours=max_age_hours))
+
+
+def assumed_session(session: Any, role_arn: str, region: str, endpoint_url: str | None) -> Any:
+    """A session in the account of `role_arn` (a stack's member account: its deployment role)."""
+    sts = endpoint_client(session, "sts", endpoint_url)
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="jamaa-audit")["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region,
+    )
 
 
 def summary(findings: list[Finding]) -> dict[str, int]:
@@ -86,12 +99,36 @@ def audit(
     max_recovery_age_hours: Annotated[
         float, typer.Option(help="newest recovery point of a protected resource may be at most this old")
     ] = 26.0,
+    organization: Annotated[
+        bool,
+        typer.Option(
+            "--organization",
+            help="audit the AWS Organization against organization.yaml (run with the management account)",
+        ),
+    ] = False,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="with --organization: role assumed in each member account (default: account access)"
+        ),
+    ] = None,
+    role_arn: Annotated[
+        str | None,
+        typer.Option(help="audit the tenancy in the account of this role (a stack's member account)"),
+    ] = None,
 ) -> None:
-    """Audit a live account's tenancy invariants; exit 1 on any failed invariant."""
+    """Audit a live account's tenancy invariants (or, with --organization, the organization's);
+    exit 1 on any failed invariant."""
     envs = load_environments(environments, check_ledger=False)
-    expectations = expectations_for(envs, env, max_recovery_age_hours)
     session = boto3.Session(region_name=region)
-    findings = Auditor(session, expectations, endpoint_url=endpoint_url).run()
+    if organization:
+        env = "organization"
+        findings = OrganizationAuditor(session, envs, endpoint_url=endpoint_url, role_name=role).run()
+    else:
+        expectations = expectations_for(envs, env, max_recovery_age_hours)
+        if role_arn is not None:
+            session = assumed_session(session, role_arn, region, endpoint_url)
+        findings = Auditor(session, expectations, endpoint_url=endpoint_url).run()
     document = render_json(region, env, endpoint_url, findings)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

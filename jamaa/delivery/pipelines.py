@@ -36,6 +36,9 @@ class DeployStage:
     stacks: tuple[str, ...]
     tier: str  # GitLab's deployment_tier
     aws_region: str  # the environment's primary region (where the post-deploy audit looks)
+    deployment_role: str | None = (
+        None  # in an organization: the role the audit assumes in the stack's account
+    )
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -92,8 +95,15 @@ def build_spec(repo: Path, environments: Path | None = None) -> PipelineSpec:
         if envs.environments[env].region:
             continue
         stacks = tuple(f"{code.lower()}-{env}" for code in sorted(envs.regions))
+        organization = envs.organization if envs.environments[env].organization else None
         stages.append(
-            DeployStage(environment=env, stacks=stacks, tier=_tier(env), aws_region=envs.primary_region(env))
+            DeployStage(
+                environment=env,
+                stacks=stacks,
+                tier=_tier(env),
+                aws_region=envs.primary_region(env),
+                deployment_role=organization.roles.deployment if organization is not None else None,
+            )
         )
     labs = [name for name, settings in sorted(envs.environments.items()) if settings.region]
     return PipelineSpec(

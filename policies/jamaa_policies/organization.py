@@ -186,3 +186,53 @@ def scp_protect_roles(args: StackValidationArgs, report: ReportViolation, config
     for role in config["protected_roles"]:
         if statements and f"arn:aws:iam::*:role/{role}" not in resources:
             report(f"The protect-roles SCP does not cover role {role}.")
+
+
+DELEGATED_ADMIN = "aws:organizations/delegatedAdministrator:DelegatedAdministrator"
+GUARDDUTY_ADMIN = "aws:guardduty/organizationAdminAccount:OrganizationAdminAccount"
+SECURITYHUB_ADMIN = "aws:securityhub/organizationAdminAccount:OrganizationAdminAccount"
+
+
+@stack_policy(
+    name="delegated-administrators",
+    family="organization",
+    description="The organization registers its delegated administrators: Config, Access Analyzer, Backup and CloudTrail through Organizations, GuardDuty in every allowed region, Security Hub.",
+    severity="high",
+    controls=["CLD-ORG-006"],
+    remediation="Add an aws.organizations.DelegatedAdministrator per service principal, an aws.guardduty.OrganizationAdminAccount per allowed region and an aws.securityhub.OrganizationAdminAccount.",
+    config=lambda s: {
+        "service_principals": string_list(
+            [
+                "access-analyzer.amazonaws.com",
+                "backup.amazonaws.com",
+                "cloudtrail.amazonaws.com",
+                "config-multiaccountsetup.amazonaws.com",
+                "config.amazonaws.com",
+            ],
+            "Services whose delegated administrator is registered through Organizations.",
+        ),
+        "allowed_regions": string_list(
+            list(s.allowed_regions), "Regions where GuardDuty needs its administrator."
+        ),
+    },
+)
+def delegated_administrators(
+    args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]
+) -> None:
+    index = StackIndex(args.resources)
+    if not index.of_type(ORGANIZATION):
+        args.not_applicable("the stack declares no AWS Organization")
+    registered = {str(r.props.get("servicePrincipal")) for r in index.of_type(DELEGATED_ADMIN)}
+    missing = [p for p in config["service_principals"] if p not in registered]
+    if missing:
+        report(f"No delegated administrator for {', '.join(missing)}.")
+    guardduty = index.of_type(GUARDDUTY_ADMIN)
+    regions = {str(r.props.get("region")) for r in guardduty if r.props.get("region")}
+    if not guardduty:
+        report("No GuardDuty delegated administrator.")
+    elif regions and set(config["allowed_regions"]) - regions:
+        report(
+            f"No GuardDuty delegated administrator in {', '.join(sorted(set(config['allowed_regions']) - regions))}."
+        )
+    if not index.of_type(SECURITYHUB_ADMIN):
+        report("No Security Hub delegated administrator.")

@@ -11,31 +11,9 @@ import pulumi
 import pulumi_aws as aws
 from tenancy.context import child, policy_json
 
+from jamaa.landingzone import DELEGATED, SERVICE_ACCESS, guardrails
 from organization.context import OrgContext, provider
-from organization.guardrails import guardrails
 
-# Services the organization trusts (service access), and the delegated administrator each gets.
-SERVICE_ACCESS = (
-    "access-analyzer.amazonaws.com",
-    "backup.amazonaws.com",
-    "cloudtrail.amazonaws.com",
-    "config-multiaccountsetup.amazonaws.com",
-    "config.amazonaws.com",
-    "guardduty.amazonaws.com",
-    "malware-protection.guardduty.amazonaws.com",
-    "securityhub.amazonaws.com",
-)
-# Registered through Organizations; GuardDuty and Security Hub have their own admin APIs (below).
-DELEGATED = {
-    "security": (
-        "access-analyzer.amazonaws.com",
-        "backup.amazonaws.com",
-        "config-multiaccountsetup.amazonaws.com",
-        "config.amazonaws.com",
-    ),
-    # The organization trail is created by its delegated administrator, in the log-archive account.
-    "log-archive": ("cloudtrail.amazonaws.com",),
-}
 ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
 COMMUNE_TAG = "jamaa:commune"
 

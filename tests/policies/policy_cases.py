@@ -220,6 +220,16 @@ def server_policy(*statements: dict[str, Any]) -> Res:
 
 ORGANIZATION = "aws:organizations/organization:Organization"
 SCP = "aws:organizations/policy:Policy"
+DELEGATED_ADMIN = "aws:organizations/delegatedAdministrator:DelegatedAdministrator"
+GUARDDUTY_ADMIN = "aws:guardduty/organizationAdminAccount:OrganizationAdminAccount"
+SECURITYHUB_ADMIN = "aws:securityhub/organizationAdminAccount:OrganizationAdminAccount"
+DELEGATED_PRINCIPALS = [
+    "access-analyzer.amazonaws.com",
+    "backup.amazonaws.com",
+    "cloudtrail.amazonaws.com",
+    "config-multiaccountsetup.amazonaws.com",
+    "config.amazonaws.com",
+]
 SCP_ATTACHMENT = "aws:organizations/policyAttachment:PolicyAttachment"
 
 
@@ -1586,5 +1596,33 @@ CASES: list[tuple[str, str, list[Res], str | None]] = [
             )
         ),
         "does not cover role jamaa-break-glass",
+    ),
+    (
+        "delegated-administrators",
+        "registered",
+        [
+            Res(ORGANIZATION, "org", {"featureSet": "ALL"}),
+            *[
+                Res(DELEGATED_ADMIN, f"d{i}", {"accountId": "111111111111", "servicePrincipal": p})
+                for i, p in enumerate(DELEGATED_PRINCIPALS)
+            ],
+            Res(GUARDDUTY_ADMIN, "gd-1", {"adminAccountId": "111111111111", "region": "eu-south-2"}),
+            Res(GUARDDUTY_ADMIN, "gd-2", {"adminAccountId": "111111111111", "region": "eu-west-3"}),
+            Res(SECURITYHUB_ADMIN, "sh", {"adminAccountId": "111111111111"}),
+        ],
+        None,
+    ),
+    (
+        "delegated-administrators",
+        "guardduty-in-one-region-only",
+        [
+            Res(ORGANIZATION, "org", {"featureSet": "ALL"}),
+            *[
+                Res(DELEGATED_ADMIN, f"d{i}", {"accountId": "111111111111", "servicePrincipal": p})
+                for i, p in enumerate(DELEGATED_PRINCIPALS[1:])
+            ],
+            Res(GUARDDUTY_ADMIN, "gd-1", {"adminAccountId": "111111111111", "region": "eu-south-2"}),
+        ],
+        "No delegated administrator for access-analyzer.amazonaws.com",
     ),
 ]

@@ -1,6 +1,10 @@
-"""The service control policies: guardrails that hold in every member account whatever a stack
-declares. Each is a control of the catalogue (policies/controls/cloud-organization.yaml); the
-documents are built from environments/ here, and checked by the policy pack on the `org` stack.
+"""The landing zone's data-derived parts, shared by the `org` stack (stacks/organization/) and the
+organization view of `jamaa audit`: the service control policies and the delegated administrators.
+
+The SCPs are guardrails that hold in every member account whatever a stack declares. Each is a
+control of the catalogue (policies/controls/cloud-organization.yaml); the documents are built from
+environments/ here, declared by the `org` stack, checked by the policy pack on its plan, and
+compared with the live organization by `jamaa audit --organization`.
 
 AWS limits: an SCP document is at most 5,120 characters, and a target (root, OU, account) carries
 at most 5 SCPs, AWS's own FullAWSAccess included; the estate test checks both offline.
@@ -15,6 +19,30 @@ from jamaa.config import Environments, Organization
 
 MAX_SCP_CHARS = 5120
 MAX_SCPS_PER_TARGET = 5
+
+# Services the organization trusts (service access).
+SERVICE_ACCESS = (
+    "access-analyzer.amazonaws.com",
+    "backup.amazonaws.com",
+    "cloudtrail.amazonaws.com",
+    "config-multiaccountsetup.amazonaws.com",
+    "config.amazonaws.com",
+    "guardduty.amazonaws.com",
+    "malware-protection.guardduty.amazonaws.com",
+    "securityhub.amazonaws.com",
+)
+# Delegated administrators registered through Organizations, by account kind; GuardDuty and
+# Security Hub have their own admin APIs (the security account, in every allowed region).
+DELEGATED: dict[str, tuple[str, ...]] = {
+    "security": (
+        "access-analyzer.amazonaws.com",
+        "backup.amazonaws.com",
+        "config-multiaccountsetup.amazonaws.com",
+        "config.amazonaws.com",
+    ),
+    # The organization trail is created by its delegated administrator, in the log-archive account.
+    "log-archive": ("cloudtrail.amazonaws.com",),
+}
 
 
 @dataclass(frozen=True)
