@@ -109,14 +109,13 @@ def guardrails(envs: Environments, org: Organization) -> list[Guardrail]:
             targets=("root",),
             statements=(
                 {
+                    # Stopping or deleting: the break-glass role only.
                     "Sid": "DenyStoppingDetection",
                     "Effect": "Deny",
                     "Action": [
                         "backup:DeleteBackupVaultLockConfiguration",
                         "cloudtrail:DeleteTrail",
-                        "cloudtrail:PutEventSelectors",
                         "cloudtrail:StopLogging",
-                        "cloudtrail:UpdateTrail",
                         "config:DeleteConfigurationRecorder",
                         "config:DeleteDeliveryChannel",
                         "config:DeleteRetentionConfiguration",
@@ -127,8 +126,6 @@ def guardrails(envs: Environments, org: Organization) -> list[Guardrail]:
                         "guardduty:DisassociateFromMasterAccount",
                         "guardduty:DisassociateMembers",
                         "guardduty:StopMonitoringMembers",
-                        "guardduty:UpdateDetector",
-                        "securityhub:BatchDisableStandards",
                         "securityhub:DeleteMembers",
                         "securityhub:DisableSecurityHub",
                         "securityhub:DisassociateFromAdministratorAccount",
@@ -137,6 +134,22 @@ def guardrails(envs: Environments, org: Organization) -> list[Guardrail]:
                     ],
                     "Resource": "*",
                     "Condition": break_glass,
+                },
+                {
+                    # Reconfiguring: also the deployment role, so the log-archive and security
+                    # stacks can change what they own (the trail, the detectors); never stop it.
+                    "Sid": "DenyReconfiguringDetection",
+                    "Effect": "Deny",
+                    "Action": [
+                        "cloudtrail:PutEventSelectors",
+                        "cloudtrail:UpdateTrail",
+                        "guardduty:UpdateDetector",
+                        "securityhub:BatchDisableStandards",
+                    ],
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnNotLike": {"aws:PrincipalARN": _role_arns(roles.break_glass, roles.deployment)}
+                    },
                 },
             ),
         ),
