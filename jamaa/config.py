@@ -259,11 +259,21 @@ class MemberAccount(StrictModel):
     stack: str | None = None  # the regional stack that deploys into it (kind: region)
 
 
+class PipelineTrust(StrictModel):
+    """CI's OpenID Connect identity, allowed to assume the pipeline role (no long-lived keys)."""
+
+    provider: str = Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}(/[A-Za-z0-9._/-]*)?$")  # host[/path]
+    audience: str = "sts.amazonaws.com"
+    subjects: list[str] = Field(min_length=1)  # e.g. repo:<owner>/<repo>:ref:refs/heads/main
+
+
 class AccountRoles(StrictModel):
     account_access: str = Field("OrganizationAccountAccessRole", pattern=ROLE_NAME)
     deployment: str = Field("jamaa-deployment", pattern=ROLE_NAME)
     break_glass: str = Field("jamaa-break-glass", pattern=ROLE_NAME)
     pipeline: str = Field("jamaa-pipeline", pattern=ROLE_NAME)
+    # who may assume the pipeline role besides the management account's own principals
+    pipeline_oidc: PipelineTrust | None = None
 
 
 class Guardrails(StrictModel):

@@ -6,16 +6,44 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 from tenancy.context import child, policy_json
 
+from jamaa.config import PipelineTrust
 from jamaa.landingzone import DELEGATED, SERVICE_ACCESS, guardrails
 from organization.context import OrgContext, provider
 
 ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
 COMMUNE_TAG = "jamaa:commune"
+
+
+def pipeline_trust(account_id: str, oidc: PipelineTrust | None) -> list[dict[str, Any]]:
+    """Who may assume the pipeline role: the management account's principals (as their IAM
+    policies allow) and, when organization.yaml names it, CI's OIDC identity for those subjects."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+    if oidc is not None:
+        host = oidc.provider
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": f"arn:aws:iam::{account_id}:oidc-provider/{host}"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {f"{host}:aud": oidc.audience},
+                    "StringLike": {f"{host}:sub": list(oidc.subjects)},
+                },
+            }
+        )
+    return statements
 
 
 @dataclass
@@ -120,15 +148,7 @@ class LandingZone(pulumi.ComponentResource):
             ctx.name("pipeline-role"),
             name=roles.pipeline,
             description="Jamaa pipelines: deploy the org stack, assume the members' deployment roles",
-            assume_role_policy=policy_json(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{ctx.account_id}:root"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ]
-            ),
+            assume_role_policy=policy_json(pipeline_trust(ctx.account_id, roles.pipeline_oidc)),
             tags=ctx.tags(roles.pipeline),
             opts=protect,
         )

@@ -4,10 +4,13 @@ environments/organization.yaml, the guardrails within AWS's limits, and the Stac
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+import yaml
 from tenancy_plans import ROOT
 
 from jamaa.config import Environments
@@ -169,3 +172,33 @@ def test_a_missing_output_is_named() -> None:
             },
         )
     assert "output 'accounts' has no account 'log-archive'" in str(caught.value)
+
+
+def test_pipeline_role_trusts_ci_oidc_when_named(tmp_path: Path, plan_of: PlanOf) -> None:
+    """Without `roles.pipeline_oidc` only the management account's principals may assume the
+    pipeline role; with it, CI's OIDC identity too, for the listed subjects only."""
+    (default,) = [
+        r for r in plan_of("org").of_type("aws:iam/role:Role") if r.inputs["name"] == "jamaa-pipeline"
+    ]
+    assert [s["Principal"] for s in json.loads(default.inputs["assumeRolePolicy"])["Statement"]] == [
+        {"AWS": "arn:aws:iam::000000000000:root"}
+    ]
+    envdir = tmp_path / "environments"
+    shutil.copytree(ROOT / "environments", envdir, ignore=shutil.ignore_patterns("generated", "secrets"))
+    path = envdir / "organization.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["roles"]["pipeline_oidc"] = {
+        "provider": "token.actions.githubusercontent.com",
+        "subjects": ["repo:dgct/jamaa:ref:refs/heads/main"],
+    }
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    plan = run_program(ROOT, "org", {"jamaa:environments": str(envdir)})
+    (role,) = [r for r in plan.of_type("aws:iam/role:Role") if r.inputs["name"] == "jamaa-pipeline"]
+    oidc = json.loads(role.inputs["assumeRolePolicy"])["Statement"][1]
+    assert oidc["Principal"] == {
+        "Federated": "arn:aws:iam::000000000000:oidc-provider/token.actions.githubusercontent.com"
+    }
+    assert oidc["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert oidc["Condition"]["StringLike"] == {
+        "token.actions.githubusercontent.com:sub": ["repo:dgct/jamaa:ref:refs/heads/main"]
+    }
