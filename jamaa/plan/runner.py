@@ -33,6 +33,8 @@ from typing import Any
 import pulumi
 import pulumi.runtime
 import yaml
+from google.protobuf import json_format, struct_pb2
+from packaging.requirements import InvalidRequirement, Requirement
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as pulumi_resource
@@ -43,6 +45,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from jamaa.errors import JamaaError
+from jamaa.plan.invokes import ANSWERS, Context
 from jamaa.plan.model import UNKNOWN, Plan, PlannedResource
 
 OFFLINE_ACCOUNT_ID = "000000000000"
@@ -220,6 +223,7 @@ class PlanMocks(pulumi.runtime.Mocks):
         self.references = dict(references or {})
         self.unresolved_references: list[str] = []
         self.monitor: RecordingMonitor | None = None
+        self.config: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if args.typ == STACK_REFERENCE:
@@ -266,8 +270,45 @@ class PlanMocks(pulumi.runtime.Mocks):
                 "userId": "OFFLINEPLAN",
                 "id": account,
             }, []
+        answer = ANSWERS.get(args.token)
+        if answer is not None:
+            account = self._assumed_account(args.provider) or OFFLINE_ACCOUNT_ID
+            return answer(args.args, Context(region=self._region(args.provider), account=account)), []
         self.unanswered_calls.append(args.token)
         return {}, []
+
+    def _region(self, provider_ref: str | None) -> str:
+        """The region an invoke runs in: its explicit provider's, else the stack's aws:region (as the
+        default provider has it), else AWS_REGION; us-east-1 when nothing says (a placeholder)."""
+        if provider_ref and self.monitor is not None:
+            urn = provider_ref.rsplit("::", 1)[0]
+            for resource in self.monitor.planned:
+                if resource.urn == urn and isinstance(resource.inputs.get("region"), str):
+                    return str(resource.inputs["region"])
+        configured = self.config.get("aws:region") if self.config else None
+        return (
+            configured or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        )
+
+
+def _without_resource_references(struct: Any) -> Any:
+    """The inputs with each resource passed as a value (`role=lambda_role`) replaced by what a
+    provider receives for it: a custom resource's id, else its URN. Deserializing the reference
+    itself would rebuild the resource on the SDK's own event loop, which the mocks do not run on."""
+    data = json_format.MessageToDict(struct, preserving_proto_field_name=True)
+
+    def downgrade(value: Any) -> Any:
+        if isinstance(value, dict):
+            if value.get(rpc._special_sig_key) == rpc._special_resource_sig:
+                return value.get("id") or value.get("urn")
+            return {k: downgrade(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [downgrade(v) for v in value]
+        return value
+
+    result = struct_pb2.Struct()
+    result.update(downgrade(data))
+    return result
 
 
 def _package_version(package: str) -> str | None:
@@ -337,7 +378,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
         _ensure_event_loop()  # type: ignore[no-untyped-call]
-        inputs = rpc.deserialize_properties(request.object)
+        inputs = rpc.deserialize_properties(_without_resource_references(request.object))
         resource_args = pulumi.runtime.MockResourceArgs(
             typ=request.type,
             name=request.name,
@@ -425,6 +466,7 @@ def run_callable(
     mocks = mocks or PlanMocks()
     monitor = RecordingMonitor(mocks, config, project, stack)
     mocks.monitor = monitor
+    mocks.config = config
     engine = RecordingEngine()
 
     def run() -> None:
@@ -564,9 +606,13 @@ def _run_once(program: _Program, stack: str, config: dict[str, str] | None, mock
             if main_dir in sys.path:
                 sys.path.remove(main_dir)
 
+    check_requirements(program)
     # The program's own modules are imported fresh for each run, and dropped only once every
     # registration has resolved (Pulumi reads the component classes' annotations from them).
+    # As under the CLI, the program runs in its own directory (its files open relative to it).
     _forget_modules(program.main_dir)
+    previous = os.getcwd()
+    os.chdir(main_dir)
     try:
         return run_callable(
             program_fn,
@@ -577,4 +623,42 @@ def _run_once(program: _Program, stack: str, config: dict[str, str] | None, mock
             mocks=mocks,
         )
     finally:
+        os.chdir(previous)
         _forget_modules(program.main_dir)
+
+
+def check_requirements(program: _Program) -> None:
+    """The program's requirements.txt, honoured: each requirement must be installed here, in a
+    version it accepts (the offline plan runs the program with this environment's packages)."""
+    for directory in dict.fromkeys(d for d in (program.main_dir, program.project_dir) if d is not None):
+        path = directory / "requirements.txt"
+        if path.is_file():
+            break
+    else:
+        return
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlanError(f"{path}: cannot read: {error}") from None
+    for number, raw in enumerate(lines, start=1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-", "git+", "http://", "https://", "file:")):
+            continue  # comments, pip options (-r, -e, --index-url), direct URLs
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            raise PlanError(f"{path}:{number}: not a requirement: {line!r}") from None
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        try:
+            installed = importlib.metadata.version(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            raise PlanError(
+                f"{path}:{number}: {requirement.name} is not installed here; the offline plan runs the "
+                f"program with this environment's packages (install {str(requirement)!r}, or use Pulumi)"
+            ) from None
+        if requirement.specifier and not requirement.specifier.contains(installed, prereleases=True):
+            raise PlanError(
+                f"{path}:{number}: {requirement.name} {installed} is installed, the program requires "
+                f"{requirement.specifier}"
+            )

@@ -151,9 +151,6 @@ AWS_MANAGED = re.compile(r"^arn:aws[\w-]*:iam::aws:policy/(?:[\w+=,.@-]+/)*([\w+
 def no_admin_managed_attachment(
     args: ResourceValidationArgs, report: ReportViolation, config: Mapping[str, Any]
 ) -> None:
-    roles = _attached_roles(args)
-    if roles and all(isinstance(r, str) and r in config.get("admin_roles", []) for r in roles):
-        return
     if args.resource_type == ROLE:
         arns = as_list(args.props.get("managedPolicyArns"))
     elif args.resource_type in IAM_EXCLUSIVE_ATTACHMENTS:
@@ -161,10 +158,16 @@ def no_admin_managed_attachment(
     else:
         arns = [args.props.get("policyArn")]
     forbidden = {str(n) for n in config["forbidden_policies"]}
-    for arn in arns:
-        match = AWS_MANAGED.match(str(arn))
-        if match and match.group(1) in forbidden:
-            report(f"Attaches {arn} ({match.group(1)}).")
+    found = [
+        (arn, m.group(1)) for arn in arns if (m := AWS_MANAGED.match(str(arn))) and m.group(1) in forbidden
+    ]
+    if not found:
+        return
+    roles = _attached_roles(args)  # read only now: a role known only after deployment is no excuse
+    if roles and all(isinstance(r, str) and r in config.get("admin_roles", []) for r in roles):
+        return
+    for arn, name in found:
+        report(f"Attaches {arn} ({name}).")
 
 
 @resource_policy(

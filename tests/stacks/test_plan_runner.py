@@ -267,3 +267,75 @@ def test_the_default_provider_takes_the_stack_configuration(
     monkeypatch.setenv("AWS_REGION", "eu-south-2")
     again = run_program(implicit, "dev")
     assert again.region_of(again.of_type("aws:kms/key:Key")[0]) == "eu-south-2"
+
+
+REAL_PROGRAM = """
+    import json
+    import pulumi
+    import pulumi_aws as aws
+
+    settings = json.load(open("settings.json"))  # relative to the program's directory, as under the CLI
+    ami = aws.ec2.get_ami(most_recent=True, owners=["amazon"],
+                          filters=[{"name": "name", "values": ["al2023-ami-*-x86_64"]}])
+    zones = aws.get_availability_zones()
+    region = aws.get_region()
+    partition = aws.get_partition()
+    vpc = aws.ec2.get_vpc(default=True)
+    admin = aws.iam.get_policy_document(statements=[
+        {"effect": "Allow", "not_actions": ["iam:DeleteAccountPasswordPolicy"], "resources": ["*"]},
+        {"principals": [{"type": "AWS", "identifiers": ["*"]}], "actions": ["s3:GetObject"],
+         "resources": [f"arn:{partition.partition}:s3:::b/*"]},
+    ])
+    aws.iam.Policy("admin", policy=admin.json)
+    aws.ec2.Instance(
+        settings["name"],
+        ami=ami.id,
+        instance_type="t3.micro",
+        availability_zone=zones.names[0],
+        tags={"region": region.region, "vpc": vpc.id},
+    )
+"""
+
+
+def test_a_real_program_runs_as_under_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its own directory as working directory, and the invokes real programs use answered."""
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    real = program(tmp_path, "real", REAL_PROGRAM)
+    (real / "settings.json").write_text('{"name": "web"}')
+    (real / "Pulumi.yaml").write_text("name: real\nruntime: python\nconfig:\n  aws:region: eu-south-2\n")
+    (real / "requirements.txt").write_text(
+        "# as pulumi new writes it\npulumi>=3.0.0,<4.0.0\npulumi-aws>=7.0.0,<8.0.0\n"
+    )
+    plan = run_program(real, "dev")
+    assert not [w for w in plan.warnings if "no offline answer" in w], plan.warnings
+    instance = plan.of_type("aws:ec2/instance:Instance")[0]
+    assert instance.name == "web" and instance.inputs["ami"].startswith("ami-0")
+    assert instance.inputs["availabilityZone"] == "eu-south-2a"
+    assert instance.inputs["tags"]["region"] == "eu-south-2" and instance.inputs["tags"]["vpc"].startswith(
+        "vpc-0"
+    )
+    document = json.loads(plan.of_type("aws:iam/policy:Policy")[0].inputs["policy"])
+    assert document["Statement"][0] == {
+        "Effect": "Allow",
+        "NotAction": "iam:DeleteAccountPasswordPolicy",
+        "Resource": "*",
+    }
+    assert document["Statement"][1]["Principal"] == {"AWS": "*"}
+
+
+def test_requirements_are_honoured(tmp_path: Path) -> None:
+    real = program(tmp_path, "needs", "import pulumi\n")
+    (real / "Pulumi.yaml").write_text("name: needs\nruntime: python\n")
+    (real / "requirements.txt").write_text("pulumi>=3.0.0\npulumi-command>=1.0.0,<2.0.0\n")
+    with pytest.raises(PlanError) as caught:
+        run_program(real, "dev")
+    assert str(caught.value) == (
+        f"{real / 'requirements.txt'}:2: pulumi-command is not installed here; the offline plan runs the "
+        "program with this environment's packages (install 'pulumi-command<2.0.0,>=1.0.0', or use Pulumi)"
+    )
+    (real / "requirements.txt").write_text("pulumi-aws>=6.0.0,<7.0.0\n")
+    with pytest.raises(
+        PlanError,
+        match=r"txt:1: pulumi-aws 7\.\d+\.\d+ is installed, the program requires <7.0.0,>=6.0.0$",
+    ):
+        run_program(real, "dev")
