@@ -235,12 +235,16 @@ def _elb_account(_inputs: Mapping[str, Any], _ctx: Context) -> dict[str, Any]:
     return {"id": "127311923021", "arn": "arn:aws:iam::127311923021:root"}
 
 
+PLACEHOLDER = "offline"
+"""What a credential an invoke returns is, offline: a placeholder, never a secret."""
+
+
 def _ecr_token(_inputs: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     return {
         "id": ctx.region,
-        "authorizationToken": "offline",
+        "authorizationToken": PLACEHOLDER,
         "userName": "AWS",
-        "password": "offline",
+        "password": PLACEHOLDER,
         "proxyEndpoint": f"https://{ctx.account}.dkr.ecr.{ctx.region}.amazonaws.com",
         "expiresAt": "2099-01-01T00:00:00Z",
     }
