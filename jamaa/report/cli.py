@@ -13,7 +13,13 @@ from jamaa.clikit import fails_cleanly
 from jamaa.errors import ConfigError, JamaaError
 from jamaa.report.model import PolicyResult, Report, Source, build_report
 from jamaa.report.render import write_report
-from jamaa.report.sources import REPO, policy_results_from, run_policy_check, stacks_of
+from jamaa.report.sources import (
+    REPO,
+    policy_deviations_from,
+    policy_results_from,
+    run_policy_check,
+    stacks_of,
+)
 from jamaa.verify.results import RunResults
 from jamaa.waivers import load_waivers
 
@@ -47,7 +53,10 @@ def make_report(
     if policy:
         for stack in stacks_of(env):
             try:
-                found = policy_results_from(stack, run_policy_check(stack))
+                pack_config = env_dir / "policy-config.json"
+                data = run_policy_check(stack, config=pack_config if pack_config.is_file() else None)
+                found = policy_results_from(stack, data)
+                sources.policy_deviations.extend(policy_deviations_from(stack, data))
             except JamaaError as error:
                 sources.policy_errors.append(str(error))
                 continue

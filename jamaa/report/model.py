@@ -37,7 +37,7 @@ class PolicyResult(_Model):
 
     stack: str
     policy: str
-    status: Literal["pass", "fail", "not-evaluable", "not-applicable"]
+    status: Literal["pass", "fail", "not-evaluable", "not-applicable", "waived"]
     enforcement: str = ""
     violations: list[str] = Field(default_factory=list)
 
@@ -114,6 +114,8 @@ class Source(_Model):
     verify_wall_s: float | None = None
     policy_stacks: list[str] = Field(default_factory=list)
     policy_errors: list[str] = Field(default_factory=list)
+    policy_deviations: list[str] = Field(default_factory=list)
+    """Mandatory policies the policy-pack config makes advisory or disables, per stack."""
     waivers_file: str | None = None
 
 

@@ -26,10 +26,11 @@ def stacks_of(environment: str, repo: Path = REPO) -> list[str]:
     return stacks
 
 
-def run_policy_check(stack: str, repo: Path = REPO) -> Any:
-    """`jamaa policy check STACK --format json` (the offline plan under mocks, then every policy)."""
+def run_policy_check(stack: str, repo: Path = REPO, config: Path | None = None) -> Any:
+    """`jamaa policy check STACK --format json [--config FILE]` (the offline plan, then every policy)."""
+    extra = ["--config", str(config)] if config is not None else []
     proc = subprocess.run(
-        [sys.executable, "-m", "jamaa.cli", "policy", "check", stack, "--format", "json"],
+        [sys.executable, "-m", "jamaa.cli", "policy", "check", stack, "--format", "json", *extra],
         cwd=repo,
         capture_output=True,
         text=True,
@@ -43,7 +44,16 @@ def run_policy_check(stack: str, repo: Path = REPO) -> Any:
         raise ConfigError([f"stack {stack}: `jamaa policy check` exited {proc.returncode}: {last}"]) from None
 
 
+def policy_deviations_from(stack: str, data: Any) -> list[str]:
+    """`stack: policy is advisory|disabled (default mandatory)` for each deviation the check reports."""
+    return [
+        f"{stack}: {d.get('policy')} is {d.get('configured')} (default {d.get('default')})"
+        for d in (data.get("deviations") or [] if isinstance(data, dict) else [])
+    ]
+
+
 POLICY_STATUS = {
+    "waived": "waived",
     "passed": "pass",
     "failed": "fail",
     "cannot evaluate offline": "not-evaluable",
