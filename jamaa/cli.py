@@ -2,47 +2,78 @@
 
 Each module exposes a Typer app (or a `register(app)`), wrapping its commands with
 `jamaa.clikit.fails_cleanly` so a JamaaError becomes one line per problem and its exit code.
+
+The commands over the environments alone (validate, catalog, ipplan) run without importing the
+others (boto3, Pulumi): `jamaa validate` answers in about a second (bench/validate_bench.py).
+`from jamaa.cli import app` gives the whole command line.
 """
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import typer
 
 from jamaa import environments_cli
-from jamaa.audit import cli as audit_cli
-from jamaa.delivery import cli as pipelines_cli
-from jamaa.drill import cli as drill_cli
-from jamaa.inventory import cli as inventory_cli
-from jamaa.lab.cli import lab_app
-from jamaa.plan import cli as plan_cli
-from jamaa.policy.cli import policy_app
-from jamaa.report import cli as report_cli
-from jamaa.state import state_app
-from jamaa.verify import cli as verify_cli
 
-app = typer.Typer(
-    name="jamaa",
-    help="Jamaa: hardened cloud tenancies and commune servers for Morocco's communes.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+# Commands that need only the environments model.
+ENVIRONMENT_COMMANDS = ("validate", "catalog", "ipplan")
 
-environments_cli.register(app)
-pipelines_cli.register(app)
-audit_cli.register(app)
-drill_cli.register(app)
-inventory_cli.register(app)
-verify_cli.register(app)
-report_cli.register(app)
-app.add_typer(lab_app)
-app.add_typer(policy_app, name="policy")
-plan_cli.register(app)
-app.add_typer(state_app)
+
+def build_app(only_environments: bool = False) -> typer.Typer:
+    """The command line; with `only_environments`, just the commands of ENVIRONMENT_COMMANDS."""
+    app = typer.Typer(
+        name="jamaa",
+        help="Jamaa: hardened cloud tenancies and commune servers for Morocco's communes.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    environments_cli.register(app)
+    if only_environments:
+        return app
+
+    from jamaa.audit import cli as audit_cli
+    from jamaa.delivery import cli as pipelines_cli
+    from jamaa.drill import cli as drill_cli
+    from jamaa.inventory import cli as inventory_cli
+    from jamaa.lab.cli import lab_app
+    from jamaa.plan import cli as plan_cli
+    from jamaa.policy.cli import policy_app
+    from jamaa.report import cli as report_cli
+    from jamaa.state import state_app
+    from jamaa.verify import cli as verify_cli
+
+    pipelines_cli.register(app)
+    audit_cli.register(app)
+    drill_cli.register(app)
+    inventory_cli.register(app)
+    verify_cli.register(app)
+    report_cli.register(app)
+    app.add_typer(lab_app)
+    app.add_typer(policy_app, name="policy")
+    plan_cli.register(app)
+    app.add_typer(state_app)
+    return app
+
+
+_full: typer.Typer | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """`jamaa.cli.app`: the whole command line, built on first use."""
+    global _full
+    if name == "app":
+        if _full is None:
+            _full = build_app()
+        return _full
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    app(prog_name="jamaa")
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    build_app(only_environments=command in ENVIRONMENT_COMMANDS)(prog_name="jamaa")
 
 
 if __name__ == "__main__":
