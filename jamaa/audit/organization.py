@@ -5,8 +5,9 @@ environments/organization.yaml, read from the management account with boto3.
 - every guardrail (jamaa.landingzone) exists as an SCP with the same document, attached where it
   belongs;
 - the delegated administrators are registered (Organizations, GuardDuty and Security Hub);
-- in every member account and allowed region, GuardDuty is on, Security Hub is on with the CIS AWS
-  Foundations standard, and AWS Config records (read through a role assumed in each account).
+- in the management account and every member account, in every allowed region, GuardDuty is on,
+  Security Hub is on with the CIS AWS Foundations standard, and AWS Config records (a member account
+  read through a role assumed in it).
 
 Against moto 5.2.5's server (the tests' stand-in organization), every call is implemented except
 Security Hub's ListOrganizationAdminAccounts and GetEnabledStandards, and there is no IAM Access
@@ -263,13 +264,15 @@ class OrganizationAuditor:
 
     def detection(self) -> Iterator[Finding]:
         ids = self.account_ids()
+        # the management account (the caller's own credentials) and every member account
+        targets: list[tuple[str, dict[str, str] | None]] = [(self.organization.management.name, None)]
         for account in self.organization.accounts:
             account_id = ids.get(account.name)
-            if account_id is None:
-                continue  # reported by the placement check
-            credentials = self._assume(account_id)
+            if account_id is not None:  # else reported by the placement check
+                targets.append((account.name, self._assume(account_id)))
+        for name, credentials in targets:
             for region in self.envs.national.hosting.allowed_regions:
-                where = f"{account.name} ({region})"
+                where = f"{name} ({region})"
                 for check, method in (
                     ("guardduty-enabled", self._guardduty),
                     ("securityhub-cis", self._securityhub),
@@ -283,7 +286,7 @@ class OrganizationAuditor:
                         status, detail = "fail", f"{error.response.get('Error', {}).get('Code')}: {error}"
                     yield self._finding(check, status, where, detail)
 
-    def _guardduty(self, region: str, credentials: dict[str, str]) -> tuple[Status, str]:
+    def _guardduty(self, region: str, credentials: dict[str, str] | None) -> tuple[Status, str]:
         guardduty = self.client("guardduty", region, credentials)
         detectors = Auditor.call(guardduty.list_detectors).get("DetectorIds", [])
         if not detectors:
@@ -295,7 +298,7 @@ class OrganizationAuditor:
             else ("fail", f"detector {statuses}")
         )
 
-    def _securityhub(self, region: str, credentials: dict[str, str]) -> tuple[Status, str]:
+    def _securityhub(self, region: str, credentials: dict[str, str] | None) -> tuple[Status, str]:
         hub = self.client("securityhub", region, credentials)
         try:
             Auditor.call(hub.describe_hub)
@@ -316,7 +319,7 @@ class OrganizationAuditor:
             else ("fail", "Security Hub on without the CIS standard")
         )
 
-    def _config(self, region: str, credentials: dict[str, str]) -> tuple[Status, str]:
+    def _config(self, region: str, credentials: dict[str, str] | None) -> tuple[Status, str]:
         config = self.client("config", region, credentials)
         statuses = Auditor.call(config.describe_configuration_recorder_status).get(
             "ConfigurationRecordersStatus", []

@@ -57,7 +57,13 @@ class OrgContext:
     @property
     def prefix(self) -> str:
         """Logical-name prefix: `org`, `org-logs`, `org-security`."""
-        return {"org": "org", "log-archive": "org-logs", "security": "org-security"}[self.stack]
+        names = {
+            "org": "org",
+            "log-archive": "org-logs",
+            "security": "org-security",
+            "management": "org-management",
+        }
+        return names[self.stack]
 
     @property
     def regions(self) -> list[str]:
@@ -139,7 +145,7 @@ class StackOutputs:
 class OrgReference(StackOutputs):
     """The `org` stack's outputs: account ids by stack (or kind), the deployment role's name."""
 
-    OUTPUTS = ("accounts", "organization_id", "root_id", "deployment_role")
+    OUTPUTS = ("accounts", "organization_id", "root_id", "deployment_role", "management_account_id")
 
     def __init__(self, stack_name: str) -> None:
         super().__init__(stack_name, self.OUTPUTS)

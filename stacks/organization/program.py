@@ -80,13 +80,27 @@ def deploy(kind: str, envs: Environments) -> None:
         return
 
     logs = StackOutputs(org_stack_name("log-archive"), ("logs_bucket",))
-    SecurityTooling(ctx, SecurityArgs(root_id=ref.values["root_id"]), in_account)
-    ConfigRecording(
+    management_id = str(ref.values["management_account_id"])
+    SecurityTooling(
         ctx,
-        # The bucket's default encryption (the log-archive key, whose policy lets Config deliver
-        # for the organization) encrypts what arrives.
-        RecordingArgs(ctx.regions, logs.values["logs_bucket"], CONFIG_PREFIX, None),
+        SecurityArgs(
+            root_id=ref.values["root_id"],
+            management_account_id=management_id,
+            management_email=org.management.email,
+        ),
         in_account,
+    )
+    # The bucket's default encryption (the log-archive key, whose policy lets Config deliver for
+    # the organization) encrypts what arrives.
+    deliveries = RecordingArgs(ctx.regions, logs.values["logs_bucket"], CONFIG_PREFIX, None)
+    ConfigRecording(ctx, deliveries, in_account)
+    # The management account records too (it is no member: nothing else would), with the
+    # pipeline's own credentials, which are the management account's.
+    management = provider(envs, "security-aws-management", home)
+    ConfigRecording(
+        OrgContext(envs, "management", home, dr, _identity(management)),
+        deliveries,
+        pulumi.ResourceOptions(provider=management),
     )
     pulumi.export("account_id", ctx.account_id)
     pulumi.export("regions", ctx.regions)

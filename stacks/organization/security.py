@@ -20,6 +20,8 @@ AGGREGATOR_POLICY = "arn:aws:iam::aws:policy/service-role/AWSConfigRoleForOrgani
 @dataclass
 class SecurityArgs:
     root_id: str
+    management_account_id: str
+    management_email: str
 
 
 def cis_standard_arn(region: str) -> str:
@@ -30,6 +32,7 @@ class SecurityTooling(pulumi.ComponentResource):
     def __init__(self, ctx: OrgContext, args: SecurityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("jamaa:organization:SecurityTooling", ctx.name("tooling"), None, opts)
         home = ctx.aws_region
+        self.detectors: dict[str, aws.guardduty.Detector] = {}
         for region in ctx.regions:
             detector = aws.guardduty.Detector(
                 ctx.name("guardduty", region),
@@ -37,6 +40,17 @@ class SecurityTooling(pulumi.ComponentResource):
                 finding_publishing_frequency="FIFTEEN_MINUTES",
                 region=region,
                 tags=ctx.tags(ctx.name("guardduty", region)),
+                opts=child(self),
+            )
+            self.detectors[region] = detector
+            # Auto-enable covers the member accounts; the management account is added as a member.
+            aws.guardduty.Member(
+                ctx.name("guardduty-management", region),
+                account_id=args.management_account_id,
+                detector_id=detector.id,
+                email=args.management_email,
+                invite=False,
+                region=region,
                 opts=child(self),
             )
             aws.guardduty.OrganizationConfiguration(

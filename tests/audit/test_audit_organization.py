@@ -114,15 +114,14 @@ def organization(endpoint: str, envs: Environments) -> dict[str, str]:
     security = ids[org_data.account_of_kind("security").name]
     for region in envs.national.hosting.allowed_regions:
         _client(endpoint, "guardduty", region).enable_organization_admin_account(AdminAccountId=security)
-        for account in org_data.accounts:
-            member = ids[account.name]
+        for member in [None, *(ids[a.name] for a in org_data.accounts)]:  # None: the management account
             _client(endpoint, "guardduty", region, member).create_detector(Enable=True)
             _client(endpoint, "securityhub", region, member).enable_security_hub(EnableDefaultStandards=False)
             config = _client(endpoint, "config", region, member)
             config.put_configuration_recorder(
                 ConfigurationRecorder={
                     "name": "jamaa",
-                    "roleARN": f"arn:aws:iam::{ids[account.name]}:role/config",
+                    "roleARN": f"arn:aws:iam::{member or MANAGEMENT}:role/config",
                     "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": region == HOME},
                 }
             )
@@ -179,7 +178,7 @@ def test_the_organization_as_deployed_passes(
         assert scp["status"] == "pass" and scp["control"] == guardrail.control
     regions = envs.national.hosting.allowed_regions
     for check in ("guardduty-enabled", "config-recording"):
-        assert len(checks[check]) == len(org.accounts) * len(regions)
+        assert len(checks[check]) == (len(org.accounts) + 1) * len(regions)  # + the management account
         assert all(f["status"] == "pass" for f in checks[check]), check
     # What moto cannot answer is said so, never passed.
     assert {f["status"] for f in checks["securityhub-cis"]} == {"cannot-check"}

@@ -7,8 +7,8 @@ and read together, as AWS would see them in their accounts and regions.
   Hub central configuration);
 - each account stays within AWS's 5 trails per region, the organization trail counted everywhere;
 - every regional stack deploys into its own account, none shared with another stack;
-- every account of organization.yaml has GuardDuty, Security Hub (CIS) and AWS Config in every
-  allowed region, from the organization or from its own stack.
+- every account of organization.yaml, and the management account, has GuardDuty, Security Hub (CIS)
+  and AWS Config in every allowed region, from the organization or from its own stack.
 """
 
 from __future__ import annotations
@@ -172,18 +172,21 @@ def test_every_account_has_detection_in_every_allowed_region(
         for _stack, account, region, resource in placed(estate)
         if resource.type == "aws:guardduty/detector:Detector"
     }
+    members = {
+        (str(r.inputs["accountId"]), security.region_of(r))
+        for r in security.of_type("aws:guardduty/member:Member")
+    }
     org = envs.organization
     assert org is not None
-    for account in org.accounts:
-        account_id = accounts[account.stack or account.kind]
+    everyone = [(a.name, accounts[a.stack or a.kind], True) for a in org.accounts]
+    # the management account is no member: GuardDuty adds it explicitly, it records its own Config
+    everyone.append((org.management.name, estate["org"].outputs["management_account_id"], False))
+    for name, account_id, member in everyone:
         for region in allowed:
-            assert region in auto_enabled or (account_id, region) in detectors, (
-                "GuardDuty",
-                account.name,
-                region,
-            )
-            assert region in hub_regions, ("Security Hub", account.name, region)
-            assert (account_id, region) in recorders, ("AWS Config", account.name, region)
+            guardduty = (member and region in auto_enabled) or (account_id, region) in members
+            assert guardduty or (account_id, region) in detectors, ("GuardDuty", name, region)
+            assert region in hub_regions, ("Security Hub", name, region)
+            assert (account_id, region) in recorders, ("AWS Config", name, region)
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -168,6 +168,7 @@ def test_a_missing_output_is_named() -> None:
                     "organization_id": "o-x",
                     "root_id": "r-x",
                     "deployment_role": "d",
+                    "management_account_id": "000000000000",
                 }
             },
         )
