@@ -39,10 +39,11 @@ unit: setup
 
 # Host suites (pytest -m lab), run IN THIS ORDER as separate pytest runs on ONE lab: the first suite's
 # `lab` fixture (tests/conftest.py) brings it up, later ones find it up. A part with host tests appends
-# its path here, in its place (lab smoke → roles → baseline → backups). LAB_TEARDOWN always runs last,
-# whatever happened before: it takes the lab down and checks nothing is left behind.
-LAB_SUITES := tests/lab/test_lab_up.py tests/roles tests/backup/test_backup_converge.py tests/baseline \
-	tests/backup/test_backup_lab.py tests/backup/test_rotate_secrets.py tests/verify tests/delivery
+# its path here, in its place (lab smoke → roles → rollback faults → drift → baseline → backups).
+# LAB_TEARDOWN always runs last, whatever happened before: it takes the lab down and checks nothing is
+# left behind.
+LAB_SUITES := tests/lab/test_lab_up.py tests/roles tests/rollback tests/drift tests/backup/test_backup_converge.py \
+	tests/baseline tests/backup/test_backup_lab.py tests/backup/test_rotate_secrets.py tests/verify tests/delivery
 LAB_TEARDOWN := tests/lab/test_zz_lab_down.py
 
 hosts: setup apt

@@ -36,6 +36,7 @@ def build_app(only_environments: bool = False) -> typer.Typer:
 
     from jamaa.audit import cli as audit_cli
     from jamaa.delivery import cli as pipelines_cli
+    from jamaa.drift import cli as drift_cli
     from jamaa.drill import cli as drill_cli
     from jamaa.inventory import cli as inventory_cli
     from jamaa.lab.cli import lab_app
@@ -48,6 +49,7 @@ def build_app(only_environments: bool = False) -> typer.Typer:
     pipelines_cli.register(app)
     audit_cli.register(app)
     drill_cli.register(app)
+    drift_cli.register(app)
     inventory_cli.register(app)
     verify_cli.register(app)
     report_cli.register(app)
