@@ -1,7 +1,9 @@
 """Steady-state converge of one lab host: `site.yml -l HOST` on a converged host, alone (target for a
-container: under 60 s), with the slowest tasks (ansible.posix.profile_tasks).
+container: under 60 s), with the slowest tasks (ansible.posix.profile_tasks). `--check` times the
+check-mode run instead (`--check --diff`, what `jamaa drift` runs); `--tags` narrows either.
 
     .venv/bin/python bench/converge_bench.py [--host srv-01] [--repeat 3] [--json out/bench/converge.json]
+    .venv/bin/python bench/converge_bench.py --host vm-01 --check --json out/bench/check-vm.json
 
 Needs the lab up and converged (`jamaa lab up`, then `make lab` or one `site.yml` run). Each run must
 report changed=0 and failed=0, or the figure is refused: a run that changes something is not steady.
@@ -25,7 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 TASK_TIME = re.compile(r"^(.+?) -+ (\d+\.\d+)s$", re.M)
 
 
-def converge(host: str) -> tuple[float, dict[str, int], list[tuple[str, float]], str]:
+def converge(
+    host: str, check: bool = False, tags: str | None = None
+) -> tuple[float, dict[str, int], list[tuple[str, float]], str]:
     env = {
         **os.environ,
         "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
@@ -39,6 +43,8 @@ def converge(host: str) -> tuple[float, dict[str, int], list[tuple[str, float]],
         "playbooks/site.yml",
         "-l",
         host,
+        *(["--check", "--diff"] if check else []),
+        *(["--tags", tags] if tags else []),
     ]
     started = time.monotonic()
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
@@ -58,6 +64,8 @@ def main() -> int:
     parser.add_argument("--host", default="srv-01")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, default=REPO / "out" / "bench" / "converge.json")
+    parser.add_argument("--check", action="store_true", help="time the check-mode run (--check --diff)")
+    parser.add_argument("--tags", help="only these Ansible tags")
     args = parser.parse_args()
     if args.repeat < 1:
         print("converge_bench: --repeat: at least 1", file=sys.stderr)
@@ -65,7 +73,7 @@ def main() -> int:
 
     runs = []
     for attempt in range(1, args.repeat + 1):
-        seconds, counts, slowest, output = converge(args.host)
+        seconds, counts, slowest, output = converge(args.host, args.check, args.tags)
         if counts["changed"] or counts["failed"]:
             print(f"converge_bench: run {attempt} on {args.host} is not steady: {counts}", file=sys.stderr)
             print(output[-3000:], file=sys.stderr)
@@ -74,8 +82,9 @@ def main() -> int:
         print(f"run {attempt}: {seconds:.1f} s wall, {counts['ok']} tasks ok, changed=0")
     walls = [r["seconds"] for r in runs]
     load = os.getloadavg()[0]
+    mode = "check-mode run" if args.check else "converge"
     print(
-        f"{args.host}: steady-state converge median {statistics.median(walls):.1f} s "
+        f"{args.host}: steady-state {mode} median {statistics.median(walls):.1f} s "
         f"(min {min(walls):.1f}, max {max(walls):.1f}) over {len(walls)} runs; load average {load:.2f}"
     )
     print("slowest tasks of the last run:")
@@ -84,7 +93,15 @@ def main() -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
         json.dumps(
-            {"host": args.host, "median_s": statistics.median(walls), "load": load, "runs": runs}, indent=2
+            {
+                "host": args.host,
+                "mode": "check" if args.check else "converge",
+                "tags": args.tags,
+                "median_s": statistics.median(walls),
+                "load": load,
+                "runs": runs,
+            },
+            indent=2,
         )
         + "\n"
     )

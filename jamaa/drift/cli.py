@@ -81,7 +81,9 @@ def drift(
     if hosts and not preview:
         target = find_target(environments, env, inventory)
         known = load_catalogue(REPO / "policies" / "controls").controls
-        runs.append(host_drift(env, target.inventory, limit, known, tags))
+        # a cloud inventory (--inventory) still takes the environment's group_vars, as the converge does
+        sources = [target.inventory] + ([target.env_dir] if target.inventory != target.env_dir else [])
+        runs.append(host_drift(env, sources, limit, known, tags))
     for run in runs:
         run.write(out_dir / f"{run.kind}.json")
         show(run)

@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +43,12 @@ class DriftError(JamaaError):
 
 
 def check_command(
-    inventory: Path, limit: str | None, tags: str | None = None, playbook: Path = SITE
+    inventory: Sequence[Path], limit: str | None, tags: str | None = None, playbook: Path = SITE
 ) -> list[str]:
-    argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook)]
-    argv += ["--check", "--diff"]
+    argv = [str(Path(sys.executable).parent / "ansible-playbook")]
+    for source in inventory:
+        argv += ["-i", str(source)]
+    argv += [str(playbook), "--check", "--diff"]
     if limit:
         argv += ["-l", limit]
     if tags:
@@ -55,7 +57,7 @@ def check_command(
 
 
 def run_check(
-    inventory: Path, limit: str | None = None, tags: str | None = None, playbook: Path = SITE
+    inventory: Sequence[Path], limit: str | None = None, tags: str | None = None, playbook: Path = SITE
 ) -> dict[str, Any]:
     """Run the check and return the callback's JSON document."""
     env = {
@@ -82,7 +84,7 @@ def run_check(
     if not isinstance(document, dict) or "stats" not in document:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise DriftError(
-            f"{inventory}: ansible-playbook --check exited {proc.returncode} without results: "
+            f"{inventory[0]}: ansible-playbook --check exited {proc.returncode} without results: "
             + (detail[-1] if detail else "no output")
         )
     return document
@@ -215,7 +217,11 @@ def parse_events(document: dict[str, Any], known: Iterable[str] = ()) -> list[Ta
 
 
 def host_drift(
-    environment: str, inventory: Path, limit: str | None, known: Iterable[str], tags: str | None = None
+    environment: str,
+    inventory: Sequence[Path],
+    limit: str | None,
+    known: Iterable[str],
+    tags: str | None = None,
 ) -> DriftRun:
     started = time.monotonic()
     document = run_check(inventory, limit, tags)

@@ -108,7 +108,7 @@ def test_container_drift_is_reported_per_control_then_restored(lab: Any) -> None
     assert "+MaxAuthTries 3" in by_control["HOST-SSH-017"].detail
     assert "tcp dport 8080 accept" in by_control["HOST-FW-010"].detail
     converge(lab, host, CONTAINER_TAGS)
-    code, after, output = drift(lab, host, None, "container-restored")
+    code, after, output = drift(lab, host, CONTAINER_TAGS, "container-restored")
     assert code == 0 and after.targets[0].status == "no drift", output[-3000:]
     assert lab.ssh(host, "dpkg -s telnet").returncode != 0, "telnet still installed"
 
