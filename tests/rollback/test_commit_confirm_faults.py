@@ -287,21 +287,25 @@ def test_a_reboot_with_both_rollbacks_pending_restores_both_at_boot(
             argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
     try:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and sorted(_pending(lab, vm)) != ["nftables", "sshd"]:
+        # both pending (saved copy, timer armed) and both new configurations live (the applies are running)
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
             for change, process in runs.items():
                 if process.poll() is not None:
                     tail = process.stdout.read()[-3000:] if process.stdout else ""
                     pytest.fail(f"{change}: the playbook ended before its change was pending:\n{tail}")
-            time.sleep(3)
-        time.sleep(3)  # the apply steps are running: both new configurations are live
-        live = state(lab, vm)
-        assert (
-            live["nftables.conf"] != before["nftables.conf"]
-            and live["sshd drop-in"] != before["sshd drop-in"]
-        )
-        assert "maxauthtries 2" in live["sshd effective"], live
-        assert sorted(_pending(lab, vm)) == ["nftables", "sshd"], "the two changes never became pending"
+            live = state(lab, vm)
+            if (
+                sorted(_pending(lab, vm)) == ["nftables", "sshd"]
+                and live["nftables.conf"] != before["nftables.conf"]
+                and live["loaded ruleset"] != before["loaded ruleset"]
+                and "maxauthtries 2" in live["sshd effective"]
+                and "running" in lab.ssh(vm, "[ $(pgrep -xc sleep) -ge 2 ] && echo running").stdout
+            ):
+                break
+            time.sleep(5)
+        else:
+            pytest.fail(f"the two changes were not both live and pending within 900 s: {_pending(lab, vm)}")
         reboot_at = time.monotonic()
         lab.ssh(vm, "systemd-run --on-active=1 --timer-property=AccuracySec=1s systemctl reboot", timeout=60)
         new_boot = ""
