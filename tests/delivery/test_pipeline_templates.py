@@ -213,7 +213,8 @@ def test_gitlab_matrix_and_lint(envs: Any, region_stacks: list[str]) -> None:
 def test_gitlab_manual_deploy_per_region_stack(region_stacks: list[str]) -> None:
     ci = load_gitlab()
     assert ci[".deploy"]["rules"] == [
-        {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $JAMAA_AWS_ROLE_ARN", "when": "manual"}
+        {"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "never"},  # scheduled pipelines: drift only
+        {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $JAMAA_AWS_ROLE_ARN", "when": "manual"},
     ]
     deploys = {
         name.removeprefix("deploy:"): job
@@ -335,7 +336,7 @@ def test_every_jamaa_command_and_option_in_the_templates_exists() -> None:
             path.append(words[0])
             command = command.commands[words.pop(0)]
         assert not hasattr(command, "commands"), f"{line}: no such command"
-        known = {opt for param in command.params for opt in param.opts}
+        known = {opt for param in command.params for opt in [*param.opts, *param.secondary_opts]}
         for word in words:
             if word.startswith("--"):
                 assert word.split("=")[0] in known, f"{line}: `jamaa {' '.join(path)}` has no option {word}"

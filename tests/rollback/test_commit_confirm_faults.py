@@ -282,7 +282,13 @@ def test_a_reboot_with_both_rollbacks_pending_restores_both_at_boot(
     for change, extra in changes.items():
         argv = [str(BIN / "ansible-playbook"), "-i", str(lab.inventory), str(PENDING)]
         argv += ["-e", json.dumps({"target": vm, "change": change, **extra})]
-        env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+        # the VM under software emulation can be slow to answer SSH when the machine is busy
+        env = {
+            **os.environ,
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_TIMEOUT": "60",
+        }
         runs[change] = subprocess.Popen(
             argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
