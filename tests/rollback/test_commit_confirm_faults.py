@@ -92,6 +92,11 @@ def state(lab: Any, host: str) -> dict[str, str]:
     seen = {}
     for name, command in STATE.items():
         result = lab.ssh(host, command, timeout=60)
+        for _ in range(3):  # an SSH transport error (255) right after sshd reloads: ask again
+            if result.returncode != 255:
+                break
+            time.sleep(3)
+            result = lab.ssh(host, command, timeout=60)
         assert result.returncode == 0, (
             f"{host} does not answer ({name}): rc {result.returncode} {result.stderr}"
         )
