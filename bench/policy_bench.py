@@ -189,8 +189,8 @@ def main() -> int:
     verdict = "PASS" if total_best < EVALUATION_TARGET_S else "MISS"
     print(
         f"{verdict}  evaluation: {len(pack.policies)} policies over {total_resources} resources "
-        f"of {len(plans)} stacks in {total_best:.2f} s ({total_best / total_resources * 1e6:.0f} µs per resource; "
-        f"target < {EVALUATION_TARGET_S:.0f} s)"
+        f"of {len(plans)} stacks in {total_best:.2f} s "
+        f"({total_best / total_resources * 1e6:.0f} µs per resource; target < {EVALUATION_TARGET_S:.0f} s)"
     )
     print(f"load average during the run: {figures['load_average']:.1f} on {figures['cpus']} CPUs")
     if args.json:
