@@ -55,12 +55,15 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
     # In an organization environment the stack deploys into its own member account, through the
     # deployment role the org stack created there (account ids read from the org stack's outputs).
     role_arn = None
+    config_bucket = None
     if environment.organization:
-        from organization.context import OrgReference, org_stack_name
+        from organization.context import OrgReference, StackOutputs, org_stack_name
 
         role_arn = OrgReference(org_stack_name()).deployment_role_arn(
             f"{region_code.lower()}-{environment_name}"
         )
+        # AWS Config delivers to the organization's log archive, like every other account's.
+        config_bucket = StackOutputs(org_stack_name("log-archive"), ("logs_bucket",)).values["logs_bucket"]
     primary = make_provider(envs, region, environment_name, aws_region, "primary", role_arn)
     dr = make_provider(envs, region, environment_name, dr_region, "dr", role_arn)
     # The account, once, at the start (as a preview does): ARNs are then plain, checkable strings.
@@ -102,6 +105,7 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
             config=environment.security_services.config,
             security_hub=environment.security_services.security_hub and not environment.organization,
             config_regions=[aws_region, dr_region],
+            config_bucket=config_bucket,
         ),
         opts=in_primary,
     )

@@ -31,6 +31,9 @@ class AuditArgs:
     security_hub: bool
     trail: bool = True
     config_regions: list[str] = field(default_factory=list)  # default: the stack's region
+    # The organization's log archive (log-archive stack's `logs_bucket`): Config delivers there,
+    # encrypted by that bucket's own key; None: to this stack's audit bucket, with the tenancy key.
+    config_bucket: str | None = None
 
 
 def _service_write(sid: str, service: str, bucket_arn: str, prefix: str, account: str) -> list[Any]:
@@ -119,7 +122,11 @@ class AuditLogging(pulumi.ComponentResource):
                         if args.trail
                         else []
                     ),
-                    *_service_write("Config", "config.amazonaws.com", audit_arn, "config", account),
+                    *(
+                        _service_write("Config", "config.amazonaws.com", audit_arn, "config", account)
+                        if args.config_bucket is None
+                        else []
+                    ),
                     *_service_write(
                         "FlowLogs", "delivery.logs.amazonaws.com", audit_arn, self.FLOW_LOG_PREFIX, account
                     ),
@@ -195,9 +202,9 @@ class AuditLogging(pulumi.ComponentResource):
                 tenancy,
                 RecordingArgs(
                     regions=args.config_regions or [tenancy.aws_region],
-                    bucket=audit_name,
+                    bucket=args.config_bucket or audit_name,
                     key_prefix="config",
-                    kms_key_arn=args.kms_key_arn,
+                    kms_key_arn=None if args.config_bucket else args.kms_key_arn,
                 ),
                 opts=child(self, depends_on=[self.audit_bucket]),
             )

@@ -204,3 +204,23 @@ def test_what_cannot_be_recreated_is_protected(plan_of: PlanOf, stack: str) -> N
         locked_bucket = resource.type == "aws:s3/bucket:Bucket" and resource.inputs.get("objectLockEnabled")
         if resource.type in kinds or locked_bucket:
             assert resource.protect, resource.name
+
+
+def test_every_account_delivers_config_to_the_log_archive(estate: dict[str, Plan]) -> None:
+    """One archive for the organization: AWS Config of every account (regional, security,
+    log-archive, management) delivers to the log-archive's locked bucket, which lets it in."""
+    bucket = estate["log-archive"].outputs["logs_bucket"]
+    for stack, plan in estate.items():
+        for channel in plan.of_type("aws:cfg/deliveryChannel:DeliveryChannel"):
+            assert channel.inputs["s3BucketName"] == bucket, (stack, channel.name)
+    policy = next(
+        r
+        for r in estate["log-archive"].of_type("aws:s3/bucketPolicy:BucketPolicy")
+        if r.inputs["bucket"] == bucket
+    )
+    statements = {s.get("Sid"): s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    write = statements["ConfigWrite"]
+    assert write["Principal"] == {"Service": "config.amazonaws.com"}
+    assert write["Condition"] == {
+        "StringEquals": {"aws:SourceOrgID": estate["org"].outputs["organization_id"]}
+    }
