@@ -9,9 +9,15 @@ APT_PACKAGES := debootstrap systemd-container slirp4netns socat netcat-openbsd i
 APT_STAMP := .cache/apt-$(shell echo $(APT_PACKAGES) | md5sum | cut -c1-12).stamp
 VENV_STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | md5sum | cut -c1-12)
 
-.PHONY: setup apt test lint unit hosts lab clean-lab
+.PHONY: setup setup-runtime apt test lint unit hosts lab clean-lab
 
+# Everything the tests, the lab and the linters need (runtime + `lab` + `dev` extras of pyproject.toml).
 setup: $(VENV_STAMP)
+
+# The runtime only (pulumi up, ansible-playbook, jamaa verify / audit): what deploy jobs install.
+setup-runtime:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e .
 
 $(VENV_STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +35,8 @@ $(APT_STAMP):
 	mkdir -p .cache && touch $@
 
 lint: setup
-	$(BIN)/ruff check jamaa tests stacks policies bench
-	$(BIN)/ruff format --check jamaa tests stacks policies bench
+	$(BIN)/ruff check jamaa tests stacks policies bench plugins
+	$(BIN)/ruff format --check jamaa tests stacks policies bench plugins
 	$(BIN)/mypy
 	$(BIN)/python -m jamaa.secretscan
 

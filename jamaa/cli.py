@@ -11,11 +11,37 @@ others (boto3, Pulumi): `jamaa validate` answers in about a second (bench/valida
 from __future__ import annotations
 
 import sys
-from typing import Any
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any
 
 import typer
 
 from jamaa import environments_cli
+
+
+def _version() -> str:
+    try:
+        return version("jamaa")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed: make setup)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"jamaa {_version()}")
+        raise typer.Exit()
+
+
+def _root(
+    _version_flag: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print jamaa's version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Jamaa: hardened cloud tenancies and commune servers for Morocco's communes."""
+
 
 # Commands that need only the environments model.
 ENVIRONMENT_COMMANDS = ("validate", "catalog", "ipplan")
@@ -27,9 +53,11 @@ def build_app(only_environments: bool = False) -> typer.Typer:
         name="jamaa",
         help="Jamaa: hardened cloud tenancies and commune servers for Morocco's communes.",
         no_args_is_help=True,
-        add_completion=False,
+        # `jamaa --install-completion` / `--show-completion` (bash, zsh, fish, PowerShell)
+        add_completion=True,
         pretty_exceptions_enable=False,
     )
+    app.callback()(_root)
     environments_cli.register(app)
     if only_environments:
         return app

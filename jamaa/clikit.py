@@ -1,10 +1,16 @@
-"""What every command module shares: clean failure (one line per problem, the error's exit code)."""
+"""What every command module shares: clean failure (one line per problem, the error's exit code), and
+one output convention for commands that produce data (`--format table|json`, `-o FILE`, tables that
+do not wrap in CI logs)."""
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
+from enum import StrEnum
 from functools import wraps
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import IO, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -29,3 +35,52 @@ def fails_cleanly(func: F) -> F:
             raise typer.Exit(error.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+class OutputFormat(StrEnum):
+    """How a command that produces data prints it."""
+
+    table = "table"
+    json = "json"
+
+
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option("--format", case_sensitive=False, help="table (for people) or json (for scripts)."),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", dir_okay=False, help="Write to FILE instead of standard output."),
+]
+
+WIDE = 200
+"""Width of a console that is not a terminal (CI logs, files): Rich's default of 80 columns would wrap
+tables; tables size to their content, so a wide console adds no padding."""
+
+
+def data_console(file: IO[str] | None = None) -> Console:
+    """A console whose tables do not wrap: the terminal's width on a terminal, else `WIDE` columns."""
+    if file is None and sys.stdout.isatty():
+        return Console()
+    return Console(file=file, width=WIDE, no_color=file is not None, soft_wrap=False)
+
+
+def emit(fmt: OutputFormat, output: Path | None, data: Any, *renderables: Any) -> None:
+    """Print a command's result: `renderables` (tables, lines) as a table, or `data` as JSON; to
+    standard output or to `output`."""
+    if fmt is OutputFormat.json:
+        text = json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+        return
+    if output is None:
+        console = data_console()
+        for renderable in renderables:
+            console.print(renderable)
+        return
+    with output.open("w", encoding="utf-8") as stream:
+        console = data_console(stream)
+        for renderable in renderables:
+            console.print(renderable)

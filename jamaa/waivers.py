@@ -1,7 +1,9 @@
 """Waivers: a control left unenforced and unverified in a scope, with owner, reason and expiry.
 
-One implementation serves enforcement (Ansible's `jamaa_waived_controls` filter) and verification
-(the baseline suite and the report), so the two sides can never disagree.
+The rules (which scope covers what, expiry, the national limit, a scope of the control's layer) live
+once in `jamaa.waiver_rules`, the same file as the Ansible collection's plugins/plugin_utils/waiver_rules.py
+that enforcement (the `jamaa_waived_controls` filter) runs; this module adds the typed models the
+verification side (the baseline suite, the report, the policy pack) reads, so the two never disagree.
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from jamaa import waiver_rules
 from jamaa.config import National, StrictModel, _parse
 from jamaa.errors import ConfigError
 from jamaa.yamlio import load_yaml
 
 ScopeKind = Literal["host", "group", "commune", "region", "environment", "stack", "resource"]
-HOST_ONLY_SCOPES = ("host", "group", "commune")
-CLOUD_ONLY_SCOPES = ("stack", "resource")
 """A HOST-* waiver names hosts (host, group, commune); a CLD-* waiver names a Pulumi stack or one of
-its resources (by logical name or URN); both may name a region or the whole environment."""
+its resources (by logical name or URN); both may name a region or the whole environment
+(waiver_rules.HOST_ONLY_SCOPES, CLOUD_ONLY_SCOPES)."""
 
 
 class Scope(StrictModel):
@@ -66,13 +68,8 @@ class Waivers(BaseModel):
         group_set, commune_set = set(groups), set(communes)
         applies: dict[str, Waiver] = {}
         for waiver in self.entries:
-            kind, value = waiver.scope.kind, waiver.scope.value
-            if (
-                (kind == "host" and value == host)
-                or (kind == "group" and value in group_set)
-                or (kind == "commune" and value in commune_set)
-                or (kind == "region" and value == region)
-                or (kind == "environment" and value == self.environment)
+            if waiver_rules.applies_to_host(
+                waiver.scope.kind, waiver.scope.value, self.environment, host, group_set, commune_set, region
             ):
                 applies[waiver.control] = waiver
         return applies
@@ -84,12 +81,8 @@ class Waivers(BaseModel):
         for waiver in self.entries:
             if waiver.control != control:
                 continue
-            kind, value = waiver.scope.kind, waiver.scope.value
-            if (
-                (kind == "stack" and value == stack)
-                or (kind == "resource" and value in (urn, name) and value is not None)
-                or (kind == "region" and value == region)
-                or (kind == "environment" and value == self.environment)
+            if waiver_rules.applies_to_cloud(
+                waiver.scope.kind, waiver.scope.value, self.environment, stack, region, urn, name
             ):
                 return waiver
         return None
@@ -128,31 +121,17 @@ def load_waivers(
     if max_days is None:
         max_days = max_duration_beside(env_dir)
     for index, waiver in enumerate(parsed.waivers):
-        where = f"{path}: waivers[{index}]"
-        if known_controls is not None and waiver.control not in known_controls:
-            problems.append(f"{where}.control: unknown control id {waiver.control}")
-        cloud = waiver.control.startswith("CLD-")
-        if cloud and waiver.scope.kind in HOST_ONLY_SCOPES:
-            problems.append(
-                f"{where}.scope.kind: a cloud control ({waiver.control}) is waived for a stack, a resource, "
-                f"a region or an environment, not a {waiver.scope.kind}"
-            )
-        if not cloud and waiver.scope.kind in CLOUD_ONLY_SCOPES:
-            problems.append(
-                f"{where}.scope.kind: a host control ({waiver.control}) "
-                f"cannot be waived for a {waiver.scope.kind}"
-            )
-        if waiver.expires < today:
-            problems.append(
-                f"{where}.expires: waiver of {waiver.control} for {waiver.scope.kind} "
-                f"{waiver.scope.value} expired on {waiver.expires.isoformat()} (owner: {waiver.owner})"
-            )
-        elif max_days is not None and (waiver.expires - today).days > max_days:
-            problems.append(
-                f"{where}.expires: waiver of {waiver.control} runs {(waiver.expires - today).days} days, "
-                f"to {waiver.expires.isoformat()}; the longest allowed is {max_days} days "
-                "(national.yaml waivers.max_duration_days)"
-            )
+        problems += waiver_rules.waiver_problems(
+            f"{path}: waivers[{index}]",
+            waiver.control,
+            waiver.scope.kind,
+            waiver.scope.value,
+            waiver.owner,
+            waiver.expires,
+            today,
+            max_days,
+            known_controls,
+        )
     if problems:
         raise ConfigError(problems)
     return Waivers(environment=env_dir.name, entries=tuple(parsed.waivers))

@@ -132,7 +132,7 @@ class Baseline:
     def not_applicable(self, control: Any, ctx: HostContext) -> str | None:
         """Why `control` does not apply to this host, decided here (never taken from the host itself).
 
-        The same rules as the roles' `jamaa_context` (playbooks/filter_plugins/jamaa_waivers.py): a
+        The same rules as the roles' `jamaa_context` (plugins/filter/jamaa_waivers.py): a
         kernel-level control on a container; a control whose enforcing roles are all outside the
         host's scope (`jamaa_baseline_scope`: the VM runs the kernel roles only) or are service roles
         on a host that serves no commune.

@@ -1,4 +1,4 @@
-"""Waivers as Ansible sees them (playbooks/filter_plugins/jamaa_waivers.py over jamaa.waivers): scopes,
+"""Waivers as Ansible sees them (plugins/filter/jamaa_waivers.py over jamaa.waivers): scopes,
 expired and unknown waivers stopping a real ansible-playbook run, and the not-applicable record."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ TODAY = "2026-11-25"
 
 def _plugin() -> Any:
     spec = importlib.util.spec_from_file_location(
-        "jamaa_waivers_plugin", REPO / "playbooks" / "filter_plugins" / "jamaa_waivers.py"
+        "jamaa_waivers_plugin", REPO / "plugins" / "filter" / "jamaa_waivers.py"
     )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

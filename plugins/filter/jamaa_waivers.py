@@ -1,0 +1,167 @@
+"""Ansible filters over Jamaa's waivers and control catalogue (collection jamaa.commune).
+
+Self-contained: the rules come from the collection's plugin_utils/waiver_rules.py (standard library
+only), the files are read with PyYAML (ansible-core's own dependency); no import of the `jamaa` Python
+package or pydantic, so the filter runs wherever ansible-core runs (a pull-mode host, an execution
+environment). The `jamaa` package imports the same waiver_rules.py (jamaa.waiver_rules), so a control
+waived for a host is neither enforced here nor reported as a failure by the baseline or the report.
+An expired waiver, one longer than national.yaml allows or one naming an unknown control stops the run.
+
+    jamaa_waivers:           host -> {control id: {owner, reason, expires, ticket, scope}}
+    jamaa_waived_controls:   host -> [control id, ...]
+    jamaa_not_applicable:    catalogue dir -> {control id: reason} for a container / a reduced scope
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ansible.errors import AnsibleFilterError
+
+try:  # installed collection (or the repository seen as one)
+    from ansible_collections.jamaa.commune.plugins.plugin_utils import waiver_rules as rules
+except ImportError:  # the repository's ansible.cfg (filter_plugins = plugins/filter): the sibling file
+    _spec = importlib.util.spec_from_file_location(
+        "jamaa_commune_waiver_rules", Path(__file__).resolve().parents[1] / "plugin_utils" / "waiver_rules.py"
+    )
+    assert _spec is not None and _spec.loader is not None
+    rules = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(rules)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as stream:
+            return yaml.safe_load(stream)
+    except (OSError, yaml.YAMLError) as error:
+        raise AnsibleFilterError(f"{path}: cannot read: {error}") from None
+
+
+@lru_cache(maxsize=8)
+def _host_controls(
+    catalogue_dir: str,
+) -> tuple[frozenset[str], tuple[tuple[str, bool, tuple[str, ...]], ...]]:
+    """Every control id of the catalogue, and the host controls as (id, kernel_level, roles)."""
+    root = Path(catalogue_dir)
+    files = sorted(root.glob("*.yaml"))
+    if not files:
+        raise AnsibleFilterError(f"control catalogue: {root}: no catalogue file (*.yaml)")
+    ids: set[str] = set()
+    host: list[tuple[str, bool, tuple[str, ...]]] = []
+    for path in files:
+        data = _read_yaml(path)
+        records = data.get("controls") if isinstance(data, dict) else None
+        if not isinstance(records, list):
+            raise AnsibleFilterError(f"control catalogue: {path}: controls: must be a list")
+        for index, record in enumerate(records):
+            if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+                raise AnsibleFilterError(f"control catalogue: {path}: controls[{index}].id: missing")
+            ids.add(record["id"])
+            if record.get("layer") == "host":
+                roles = rules.enforcing_roles(record.get("enforced_by") or ())
+                host.append((record["id"], bool(record.get("kernel_level")), roles))
+    return frozenset(ids), tuple(host)
+
+
+@lru_cache(maxsize=8)
+def _waivers(env_dir: str, catalogue_dir: str, today: str) -> tuple[dict[str, Any], ...]:
+    """The validated waiver records of `<env_dir>/waivers.yaml` (none when the file is absent)."""
+    path = Path(env_dir) / "waivers.yaml"
+    if not path.exists():
+        return ()
+    data = _read_yaml(path)
+    records = (data or {}).get("waivers", []) if isinstance(data, dict) or data is None else None
+    if not isinstance(records, list):
+        raise AnsibleFilterError(f"waivers refused, nothing was changed: {path}: waivers: must be a list")
+    national = Path(env_dir).parent / "national.yaml"
+    max_days, problems = None, []
+    if national.exists():
+        max_days, problems = rules.national_max_days(str(national), _read_yaml(national))
+    known, _ = _host_controls(catalogue_dir)
+    day = date.fromisoformat(today)
+    for index, record in enumerate(records):
+        where = f"{path}: waivers[{index}]"
+        shape = rules.record_problems(where, record)
+        problems += shape
+        if not shape:
+            problems += rules.waiver_problems(
+                where,
+                record["control"],
+                record["scope"]["kind"],
+                record["scope"]["value"],
+                record["owner"],
+                rules.expiry(record),
+                day,
+                max_days,
+                known,
+            )
+    if problems:
+        raise AnsibleFilterError("waivers refused, nothing was changed: " + "; ".join(problems))
+    return tuple(records)
+
+
+def jamaa_waivers(
+    host: str,
+    env_dir: str,
+    catalogue_dir: str,
+    groups: list[str] | None = None,
+    communes: list[str] | None = None,
+    region: str | None = None,
+    today: str | None = None,
+) -> dict[str, dict[str, str]]:
+    """The waivers that apply to `host`, by control id, as plain data for facts and files."""
+    records = _waivers(str(env_dir), str(catalogue_dir), today or date.today().isoformat())
+    environment = Path(str(env_dir)).name
+    applies: dict[str, dict[str, Any]] = {}
+    for record in records:
+        scope = record["scope"]
+        if rules.applies_to_host(
+            scope["kind"],
+            scope["value"],
+            environment,
+            str(host),
+            set(groups or []),
+            set(communes or []),
+            region or None,
+        ):
+            applies[record["control"]] = record
+    return {
+        control: {
+            "owner": record["owner"],
+            "reason": record["reason"],
+            "expires": rules.expiry(record).isoformat(),
+            "ticket": record["ticket"],
+            "scope": f"{record['scope']['kind']}:{record['scope']['value']}",
+        }
+        for control, record in sorted(applies.items())
+    }
+
+
+def jamaa_waived_controls(host: str, *args: Any, **kwargs: Any) -> list[str]:
+    """Only the ids of `jamaa_waivers` (what the roles' `when:` conditions test)."""
+    return sorted(jamaa_waivers(host, *args, **kwargs))
+
+
+def jamaa_not_applicable(
+    catalogue_dir: str,
+    container: str | None = None,
+    roles: list[str] | None = None,
+    scope: str = "full",
+) -> dict[str, str]:
+    """Host controls that cannot or do not apply here, with the reason recorded on the host."""
+    _, host = _host_controls(str(catalogue_dir))
+    return rules.not_applicable(host, container, roles, scope)
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "jamaa_waivers": jamaa_waivers,
+            "jamaa_waived_controls": jamaa_waived_controls,
+            "jamaa_not_applicable": jamaa_not_applicable,
+        }

@@ -1,0 +1,79 @@
+"""The CLI as users expect it: `--version`, shell completion, one output convention for commands that
+produce data (`--format table|json`, `-o FILE`), choices shown in `--help`, tables that do not wrap at
+80 columns when the output is not a terminal (CI logs)."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jamaa.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+ENV = str(REPO / "environments")
+runner = CliRunner()
+
+
+def test_version_prints_the_installed_package_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"jamaa {version('jamaa')}"
+
+
+def test_shell_completion_is_offered() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert "--install-completion" in result.output
+    assert "--show-completion" in result.output
+
+
+@pytest.mark.parametrize(
+    ("command", "key"),
+    [
+        (["validate", ENV], "communes"),
+        (["catalog", "show", ENV], None),
+        (["catalog", "show", ENV, "--region", "MA-06"], "provinces"),
+        (["ipplan", "show", ENV], None),
+    ],
+)
+def test_data_commands_write_json_to_a_file(command: list[str], key: str | None, tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    result = runner.invoke(app, [*command, "--format", "json", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""  # everything went to the file
+    data = json.loads(target.read_text(encoding="utf-8"))
+    if key is None:
+        assert isinstance(data, list) and len(data) == 12  # one entry per region
+        assert {row["region"] for row in data} == {f"MA-{n:02d}" for n in range(1, 13)}
+    else:
+        assert key in data
+
+
+def test_validate_json_counts_what_the_table_shows() -> None:
+    result = runner.invoke(app, ["validate", ENV, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["valid"] is True
+    assert data["communes"] == sum(row["communes"] for row in data["per_region"]) == 1540
+
+
+def test_the_format_choices_are_shown_and_checked() -> None:
+    help_text = runner.invoke(app, ["ipplan", "show", "--help"], terminal_width=200).output
+    assert "table" in help_text and "json" in help_text
+    result = runner.invoke(app, ["ipplan", "show", ENV, "--format", "yaml"])
+    assert result.exit_code == 2
+    assert "yaml" in result.output
+
+
+def test_tables_do_not_wrap_at_80_columns_outside_a_terminal(tmp_path: Path) -> None:
+    target = tmp_path / "table.txt"
+    result = runner.invoke(app, ["ipplan", "show", ENV, "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert max(len(line) for line in lines) > 80  # the table kept its natural width
+    # one commune per row: no cell folded onto a continuation line
+    rows = [line for line in lines if line.startswith("│")]
+    assert all("10." in row or "172." in row or row.strip("│ ") == "" for row in rows), rows[:5]
