@@ -193,8 +193,8 @@ def test_the_installed_filters_apply_waivers_and_refuse_an_expired_one(
     playbook.write_text(yaml.safe_dump(play, sort_keys=False))
     result = _clean_run(installed, playbook, "-i", "localhost,")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert r'\"waived\": [\"HOST-SSH-010\"]' in result.stdout, result.stdout
-    assert r'\"na\": 0' not in result.stdout and r'\"na\": ' in result.stdout, result.stdout
+    assert r"\"waived\": [\"HOST-SSH-010\"]" in result.stdout, result.stdout
+    assert r"\"na\": 0" not in result.stdout and r"\"na\": " in result.stdout, result.stdout
 
     (env / "waivers.yaml").write_text(waiver.replace("EXPIRES", "2026-11-30"))
     result = _clean_run(installed, playbook, "-i", "localhost,")
