@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jamaa.clikit import fails_cleanly
+from jamaa.clikit import FormatOption, OutputFormat, OutputOption, emit, fails_cleanly
 from jamaa.lab.profile import DEFAULT_PROFILE
 
 lab_app = typer.Typer(
@@ -111,7 +111,12 @@ def _up(profile_name: str, environments: Path) -> None:
     _print_hosts(environments, {name: "running" for name in result.state.hosts})
 
 
-def _print_hosts(environments: Path, live: dict[str, str] | None = None) -> None:
+def _print_hosts(
+    environments: Path,
+    live: dict[str, str] | None = None,
+    fmt: OutputFormat = OutputFormat.table,
+    output: Path | None = None,
+) -> None:
     from jamaa.lab.generated import INVENTORY, SSH_CONFIG, s3_endpoints
     from jamaa.lab.lab import Lab
 
@@ -122,35 +127,53 @@ def _print_hosts(environments: Path, live: dict[str, str] | None = None) -> None
 
         state = load_state(lab.dir)
     if state is None:
-        console.print("The lab is down.")
+        emit(fmt, output, {"up": False, "hosts": []}, "The lab is down.")
         return
+    rows: list[dict[str, str]] = []
     table = Table(title=f"Lab hosts (profile {state.profile}, Debian {state.suite})")
     for column in ("host", "kind", "role", "groups", "LAN address", "SSH", "state"):
         table.add_column(column)
     for name, host in state.hosts.items():
         ssh = f"127.0.0.1:{host.ssh_port}" if host.ssh_port else f"via netns {host.netns}"
-        table.add_row(
-            name, host.kind, host.role, ",".join(host.groups), host.lan_ip, ssh, status.get(name, "?")
+        rows.append(
+            {
+                "host": name,
+                "kind": host.kind,
+                "role": host.role,
+                "groups": ",".join(host.groups),
+                "lan_ip": host.lan_ip,
+                "ssh": ssh,
+                "state": status.get(name, "?"),
+            }
         )
     endpoints = s3_endpoints(state)
-    table.add_row(
-        "s3",
-        "moto",
-        "object storage",
-        "s3",
-        endpoints["lan"],
-        endpoints["controller"],
-        status.get("s3", "running"),
+    rows.append(
+        {
+            "host": "s3",
+            "kind": "moto",
+            "role": "object storage",
+            "groups": "s3",
+            "lan_ip": endpoints["lan"],
+            "ssh": endpoints["controller"],
+            "state": status.get("s3", "running"),
+        }
     )
-    console.print(table)
+    for row in rows:
+        table.add_row(*row.values())
     generated = Path(state.generated)
-    console.print(f"inventory: {generated / INVENTORY}\nssh config: {generated / SSH_CONFIG}")
+    paths = {"inventory": str(generated / INVENTORY), "ssh_config": str(generated / SSH_CONFIG)}
+    data = {"up": True, "profile": state.profile, "suite": state.suite, "hosts": rows, **paths}
+    emit(fmt, output, data, table, f"inventory: {paths['inventory']}\nssh config: {paths['ssh_config']}")
 
 
 @lab_app.command("status")
-def status_command(environments: EnvOpt = Path("environments")) -> None:
+def status_command(
+    environments: EnvOpt = Path("environments"),
+    fmt: FormatOption = OutputFormat.table,
+    output: OutputOption = None,
+) -> None:
     """Show the lab's hosts and what each says now."""
-    _print_hosts(environments)
+    _print_hosts(environments, fmt=fmt, output=output)
 
 
 @lab_app.command("ssh", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -77,3 +77,28 @@ def test_tables_do_not_wrap_at_80_columns_outside_a_terminal(tmp_path: Path) -> 
     # one commune per row: no cell folded onto a continuation line
     rows = [line for line in lines if line.startswith("│")]
     assert all("10." in row or "172." in row or row.strip("│ ") == "" for row in rows), rows[:5]
+
+
+def test_pytest_settings_match_what_jamaa_verify_sets() -> None:
+    import tomllib
+
+    ini = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    runner_source = (REPO / "jamaa" / "verify" / "runner.py").read_text()
+    assert f'"junit_family={ini["junit_family"]}"' in runner_source
+
+
+def test_lab_status_speaks_json_whether_the_lab_is_up_or_down(tmp_path: Path) -> None:
+    target = tmp_path / "status.json"
+    result = runner.invoke(
+        app, ["lab", "status", "--environments", ENV, "--format", "json", "-o", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(target.read_text(encoding="utf-8"))
+    assert isinstance(data["up"], bool)
+    if data["up"]:
+        assert {"srv-01", "s3"} <= {row["host"] for row in data["hosts"]}
+        assert all(
+            set(row) == {"host", "kind", "role", "groups", "lan_ip", "ssh", "state"} for row in data["hosts"]
+        )
+    else:
+        assert data["hosts"] == []
