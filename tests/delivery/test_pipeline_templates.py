@@ -158,6 +158,8 @@ def test_github_matrix_has_every_stack(envs: Any, region_stacks: list[str]) -> N
     assert plan["permissions"]["security-events"] == "write"
     text = steps_text(plan)
     assert "jamaa plan" in text and "--format sarif" in text and "--format junit" in text
+    # no credentials in this job: a mandatory policy that cannot be evaluated offline must fail it
+    assert text.count("jamaa policy check") == text.count("jamaa policy check \"$STACK\" --strict") == 2
     assert "github/codeql-action/upload-sarif" in text
     preview = jobs["preview"]["strategy"]["matrix"]["stack"]
     assert preview[:3] == ORGANIZATION and sorted(preview[3:]) == sorted(region_stacks)
@@ -205,6 +207,8 @@ def test_gitlab_matrix_and_lint(envs: Any, region_stacks: list[str]) -> None:
     assert ci["plan-policy"]["parallel"]["matrix"] == [{"STACK": envs.stack_names()}]
     assert ci["plan-policy"]["artifacts"]["reports"]["junit"].endswith("$STACK.junit.xml")
     assert "out/policy/$STACK.sarif" in ci["plan-policy"]["artifacts"]["paths"]
+    script = "\n".join(ci["plan-policy"]["script"])
+    assert script.count("jamaa policy check") == script.count('jamaa policy check "$STACK" --strict') == 2
     preview = ci["preview"]["parallel"]["matrix"][0]["STACK"]
     assert preview[:3] == ORGANIZATION and sorted(preview[3:]) == sorted(region_stacks)
     assert "--policy-pack policies" in " ".join(ci["preview"]["script"])
