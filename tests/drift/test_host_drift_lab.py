@@ -4,7 +4,7 @@ the next drift run reports none.
 
 Container (whole playbook checked): a running sysctl value, a file mode, a masked service unmasked, an
 sshd option changed, an nftables rule added at runtime, a package that must be absent installed. VM
-(kernel areas only, to keep the slow VM short): a blocked module loaded, an audit rule removed from the
+(kernel areas only, to keep the slow VM short): a blocked module (hfs) loaded, an audit rule removed from the
 rules on disk (the VM's loaded audit rules are immutable, `-e 2`: no one can remove a loaded rule until
 the next boot, which is what HOST-AUDIT-024 enforces).
 
@@ -42,7 +42,7 @@ CONTAINER_DRIFT = {
 }
 CONTAINER_TAGS = "sysctl,permissions,services,ssh,firewall"
 VM_DRIFT = {
-    "HOST-KMOD-001": "modprobe --ignore-install cramfs",
+    "HOST-KMOD-003": "modprobe -C /dev/null hfs",  # -C /dev/null: past the blocklist, as an attacker would
     "HOST-AUDIT-014": "sed -i '/^-w \\/etc\\/passwd -p wa -k identity$/d' /etc/audit/rules.d/50-jamaa.rules",
 }
 VM_TAGS = "kernel_modules,audit"
@@ -127,6 +127,6 @@ def test_vm_drift_is_reported_per_control_then_restored(lab: Any) -> None:
     assert target.controls() == sorted(VM_DRIFT), output[-4000:]
     assert "identity" in {f.control: f for f in target.findings}["HOST-AUDIT-014"].detail
     converge(lab, host, VM_TAGS)
-    assert "cramfs" not in lab.ssh(host, "cut -d' ' -f1 /proc/modules").stdout.split()
+    assert "hfs" not in lab.ssh(host, "cut -d' ' -f1 /proc/modules").stdout.split()
     code, after, output = drift(lab, host, VM_TAGS, "vm-restored")
     assert code == 0 and after.targets[0].status == "no drift", output[-3000:]
