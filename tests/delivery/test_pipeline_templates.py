@@ -159,7 +159,7 @@ def test_github_matrix_has_every_stack(envs: Any, region_stacks: list[str]) -> N
     text = steps_text(plan)
     assert "jamaa plan" in text and "--format sarif" in text and "--format junit" in text
     # no credentials in this job: a mandatory policy that cannot be evaluated offline must fail it
-    assert text.count("jamaa policy check") == text.count("jamaa policy check \"$STACK\" --strict") == 2
+    assert text.count("jamaa policy check") == text.count('jamaa policy check "$STACK" --strict') == 2
     assert "github/codeql-action/upload-sarif" in text
     preview = jobs["preview"]["strategy"]["matrix"]["stack"]
     assert preview[:3] == ORGANIZATION and sorted(preview[3:]) == sorted(region_stacks)
