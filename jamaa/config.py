@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from ipaddress import IPv4Address, IPv4Network, ip_network
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -193,9 +193,54 @@ class SecurityServices(StrictModel):
     security_hub: bool = True
 
 
+# The CIS disk layout of a commune server (CIS Debian Linux 12 Benchmark v1.0.1, section 1.1.2): each
+# mount point below is a separate filesystem on the data volume, with at least these options. The
+# cloud-init document (jamaa/cloudinit.py) builds it at first boot, in EC2 and in the lab VM alike.
+CIS_MOUNTS: dict[str, tuple[str, ...]] = {
+    "/tmp": ("nodev", "nosuid", "noexec"),  # 1.1.2.1.1-4
+    "/home": ("nodev", "nosuid"),  # 1.1.2.3.1-3
+    "/var": ("nodev", "nosuid"),  # 1.1.2.4.1-3
+    "/var/tmp": ("nodev", "nosuid", "noexec"),  # 1.1.2.5.1-4
+    "/var/log": ("nodev", "nosuid", "noexec"),  # 1.1.2.6.1-4
+    "/var/log/audit": ("nodev", "nosuid", "noexec"),  # 1.1.2.7.1-4
+}
+# Options that break a commune server on that mount point, with the reason shown to whoever set them.
+FORBIDDEN_OPTIONS: dict[tuple[str, str], str] = {
+    ("/var", "noexec"): (
+        "noexec on /var breaks package installs and upgrades: dpkg runs the maintainer scripts "
+        "(preinst, postinst, prerm, postrm) from /var/lib/dpkg/info, so apt fails with 'Permission denied' "
+        "(CIS asks only nodev and nosuid for /var)"
+    ),
+    ("/home", "noexec"): (
+        "noexec on /home is not a CIS option for /home and stops the administrators' own scripts "
+        "(CIS asks only nodev and nosuid for /home)"
+    ),
+}
+# GiB the data volume keeps free beyond its filesystems: the GPT headers and partition alignment.
+PARTITION_TABLE_GB = 1
+MOUNT_OPTION = r"^[a-z_]+(=[A-Za-z0-9_.,:-]+)?$"
+
+
+class Filesystem(StrictModel):
+    size_gb: int = Field(ge=1, le=16384)
+    options: list[Annotated[str, Field(pattern=MOUNT_OPTION)]]
+
+
+class DiskLayout(StrictModel):
+    root_volume_gb: int = Field(ge=8, le=16384)
+    data_volume_gb: int = Field(ge=2, le=16384)
+    # mount point → filesystem; every CIS mount point (CIS_MOUNTS) is required
+    filesystems: dict[Annotated[str, Field(pattern=r"^/[a-z0-9_/-]*[a-z0-9_-]$")], Filesystem]
+
+    def ordered(self) -> list[tuple[str, Filesystem]]:
+        """Parents before children (/var before /var/log before /var/log/audit): the mount order."""
+        return sorted(self.filesystems.items(), key=lambda item: (item[0].count("/"), item[0]))
+
+
 class ServerSettings(StrictModel):
     shared_pool_size: int = Field(ge=1, le=50)
     instance_type: str
+    disk: DiskLayout
 
 
 class EnvironmentSettings(StrictModel):
@@ -541,6 +586,7 @@ def load_environments(root: Path, *, check_ledger: bool = True) -> Environments:
     )
     problems.extend(_cross_checks(envs, region_files, check_ledger))
     problems.extend(_check_organization(envs, organization_path))
+    problems.extend(_check_disk_layouts(envs))
     if problems:
         raise ConfigError(problems)
     return envs
@@ -665,6 +711,49 @@ def _cross_checks(envs: Environments, region_files: dict[str, Path], check_ledge
     yield from _check_transfers(envs, region_files, today)
 
     yield from _check_networks(envs, region_files, check_ledger)
+
+
+def _check_disk_layouts(envs: Environments) -> Iterator[str]:
+    """The commune server's disk layout: every CIS mount point, its CIS options, nothing that breaks
+    the server, and filesystems that fit the data volume."""
+    for name, settings in sorted(envs.environments.items()):
+        yield from check_disk_layout(settings.servers.disk, envs.root / name / "environment.yaml")
+
+
+def check_disk_layout(disk: DiskLayout, path: Path) -> Iterator[str]:
+    field = "servers.disk"
+    for mount in CIS_MOUNTS:
+        if mount not in disk.filesystems:
+            yield (
+                f"{path}: {field}.filesystems: mount point {mount} is missing (CIS Debian Linux 12 section "
+                f"1.1.2 asks a separate filesystem for each of {', '.join(CIS_MOUNTS)})"
+            )
+    for mount, filesystem in disk.ordered():
+        label = "j" + mount.replace("/", "-")  # jamaa.cloudinit.Mount.label
+        if len(label.encode()) > 16:
+            yield (
+                f"{path}: {field}.filesystems.{mount}: the filesystem label {label!r} is longer than ext4's "
+                "16 bytes (choose a shorter mount point)"
+            )
+        where = f"{field}.filesystems.{mount}.options"
+        for option in filesystem.options:
+            reason = FORBIDDEN_OPTIONS.get((mount, option.split("=", 1)[0]))
+            if reason:
+                yield f"{path}: {where}: {reason}"
+        lacking = [o for o in CIS_MOUNTS.get(mount, ("nodev",)) if o not in filesystem.options]
+        if lacking:
+            yield f"{path}: {where}: missing {', '.join(lacking)} (CIS mount options for {mount})"
+        for option, opposite in (("dev", "nodev"), ("suid", "nosuid"), ("exec", "noexec")):
+            if option in filesystem.options and opposite in filesystem.options:
+                yield f"{path}: {where}: both {option} and {opposite}"
+    total = sum(f.size_gb for f in disk.filesystems.values())
+    room = disk.data_volume_gb - PARTITION_TABLE_GB
+    if total > room:
+        yield (
+            f"{path}: {field}.filesystems: the filesystems take {total} GiB but the "
+            f"{disk.data_volume_gb} GiB data volume (data_volume_gb) holds at most {room} GiB of them "
+            f"({PARTITION_TABLE_GB} GiB stays for the partition table)"
+        )
 
 
 def _check_store(

@@ -31,6 +31,7 @@ from tenancy.servers import (
     shared_server_name,
 )
 
+from jamaa.cloudinit import render_user_data
 from jamaa.config import Environments, load_environments
 
 
@@ -222,6 +223,8 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
             access_log_bucket=audit.access_logs.name,
             domain=f"{region.slug}.{environment_name}.{national.hosting.internal_domain}",
             deletion_protection=environment.database.deletion_protection,
+            disk=environment.servers.disk,
+            user_data=render_user_data(environment_name, environment.servers.disk),
             certificate_validation=national.hosting.certificate_validation,
             dedicated=[
                 DedicatedServer(

@@ -4,6 +4,7 @@ of open SSH, an instance role per server kind that reaches only its communes' ar
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from jamaa.config import DiskLayout
 from tenancy.context import Tenancy, assume_role_policy, child
 
 # Debian's official images, resolved by EC2 at launch from Debian's public SSM parameter.
@@ -18,6 +20,10 @@ DEBIAN_IMAGE = "resolve:ssm:/aws/service/debian/release/13/latest/amd64"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 MANAGEMENT_PORTS = (22, 9100)  # SSH for Ansible over the national network, node exporter
+# Debian's images boot from /dev/xvda; the data volume's name matters little: the first-boot script
+# finds it as the one empty disk of its size (on Nitro instances both appear as NVMe devices).
+ROOT_DEVICE = "/dev/xvda"
+DATA_DEVICE = "/dev/xvdf"
 HOST_TAG = "jamaa:host"  # a dedicated instance's inventory host name (its Name); never on the pool
 
 
@@ -72,6 +78,10 @@ class ServersArgs:
     access_log_bucket: str
     domain: str
     deletion_protection: bool
+    # the server's disks (environments/<env>: servers.disk) and the cloud-init user data that lays the
+    # data volume out at first boot (jamaa.cloudinit.render_user_data of the same layout)
+    disk: DiskLayout
+    user_data: str
     # "route53": the stack owns the public zone of `domain` and publishes the certificate's
     # validation record there; "external": whoever runs the parent domain publishes it (stack
     # output `certificate_validation`). Either way the HTTPS listener waits for the validation.
@@ -139,7 +149,8 @@ class CommuneServers(pulumi.ComponentResource):
             instance_type=args.instance_type,
             iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=shared_profile.arn),
             metadata_options=self._imds(),
-            block_device_mappings=[self._root_volume()],
+            block_device_mappings=self._volumes(),
+            user_data=self._user_data(),
             network_interfaces=[
                 aws.ec2.LaunchTemplateNetworkInterfaceArgs(
                     associate_public_ip_address="false",
@@ -275,7 +286,8 @@ class CommuneServers(pulumi.ComponentResource):
                 image_id=DEBIAN_IMAGE,
                 instance_type=args.instance_type,
                 metadata_options=self._imds(),
-                block_device_mappings=[self._root_volume()],
+                block_device_mappings=self._volumes(),
+                user_data=self._user_data(),
                 monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
                 update_default_version=True,
                 tags=tenancy.tags(name("lt-dedicated")),
@@ -302,7 +314,10 @@ class CommuneServers(pulumi.ComponentResource):
                     http_tokens="required", http_endpoint="enabled", http_put_response_hop_limit=1
                 ),
                 root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
-                    encrypted=True, kms_key_id=args.kms_key_arn, volume_type="gp3", volume_size=30
+                    encrypted=True,
+                    kms_key_id=args.kms_key_arn,
+                    volume_type="gp3",
+                    volume_size=args.disk.root_volume_gb,
                 ),
                 monitoring=True,
                 disable_api_termination=args.deletion_protection,
@@ -358,17 +373,25 @@ class CommuneServers(pulumi.ComponentResource):
             instance_metadata_tags="enabled",
         )
 
-    def _root_volume(self) -> aws.ec2.LaunchTemplateBlockDeviceMappingArgs:
-        return aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-            device_name="/dev/xvda",
-            ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                encrypted="true",
-                kms_key_id=self._args.kms_key_arn,
-                volume_type="gp3",
-                volume_size=30,
-                delete_on_termination="true",
-            ),
-        )
+    def _volumes(self) -> list[aws.ec2.LaunchTemplateBlockDeviceMappingArgs]:
+        """The root volume and the data volume (the CIS filesystems), both encrypted with the tenancy key."""
+        disk = self._args.disk
+        return [
+            aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name=device,
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    encrypted="true",
+                    kms_key_id=self._args.kms_key_arn,
+                    volume_type="gp3",
+                    volume_size=size,
+                    delete_on_termination="true",
+                ),
+            )
+            for device, size in ((ROOT_DEVICE, disk.root_volume_gb), (DATA_DEVICE, disk.data_volume_gb))
+        ]
+
+    def _user_data(self) -> str:
+        return base64.b64encode(self._args.user_data.encode("utf-8")).decode("ascii")
 
     def _instance_role(
         self,

@@ -3,6 +3,7 @@ resources' inputs. Each program runs once per session (see conftest.py)."""
 
 from __future__ import annotations
 
+import base64
 import importlib
 import inspect
 import json
@@ -16,6 +17,7 @@ import pytest
 from tenancy_plans import ROOT, STACKS, account_of, plan_strictly
 
 from jamaa import ipplan
+from jamaa.cloudinit import render_user_data
 from jamaa.config import Environments
 from jamaa.plan import UNKNOWN, Plan, PlannedResource
 
@@ -396,6 +398,14 @@ def test_servers(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     for template in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
         assert template.inputs["metadataOptions"]["httpTokens"] == "required"
         assert all(m["ebs"]["encrypted"] == "true" for m in template.inputs["blockDeviceMappings"])
+        # the root volume and the data volume of servers.disk, and the user data rendered from it
+        disk = target.environment.servers.disk
+        assert sorted(m["ebs"]["volumeSize"] for m in template.inputs["blockDeviceMappings"]) == sorted(
+            [disk.root_volume_gb, disk.data_volume_gb]
+        )
+        assert base64.b64decode(template.inputs["userData"]).decode() == render_user_data(
+            target.environment.name, disk
+        )
         for interface in template.inputs.get("networkInterfaces", []):
             assert interface["associatePublicIpAddress"] == "false"
     instances = plan.of_type("aws:ec2/instance:Instance")
