@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Debian packages the lab and the tests use (see ../shared/LAB-NOTES.md).
+# Debian packages the lab and the tests use (see ../shared/LAB-NOTES.md). cloud-init is only there for its
+# schema check of the user-data document: /etc/cloud/cloud-init.disabled keeps it from ever running on this machine.
 APT_PACKAGES := debootstrap systemd-container slirp4netns socat netcat-openbsd iproute2 openssh-client \
 	qemu-system-x86 qemu-utils e2fsprogs vde2 restic nftables nmap ssh-audit chromium \
 	cloud-init cloud-image-utils
@@ -31,6 +32,7 @@ $(APT_STAMP):
 	@if [ "$$(id -u)" != 0 ]; then echo "make apt: must run as root (apt-get install)" >&2; exit 2; fi
 	missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
+	  mkdir -p /etc/cloud && touch /etc/cloud/cloud-init.disabled; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	mkdir -p .cache && touch $@
