@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from jamaa.results import Status
+
 TIMEOUT_S = 300
 
 
@@ -62,7 +64,7 @@ def check(example: Path) -> dict[str, Any]:
             "mandatory": summary["mandatory_violations"],
             "unknown": summary["cannot_evaluate_offline"],
             "failed_policies": sorted(
-                {v["policy"] for v in report["violations"] if v["status"] == "violation"}
+                {v["policy"] for v in report["violations"] if v["status"] == Status.FAIL}
             ),
         }
     if proc.returncode == 2:

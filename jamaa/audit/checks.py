@@ -1,16 +1,16 @@
 """The tenancy invariants a deployed region must keep, read from the live account with boto3.
 
-Each check yields findings: `pass`, `fail`, or `cannot-check` (the API is not implemented by the endpoint,
-or the caller may not read it). A check never pretends: an API that does not answer is reported as
-cannot-check with the reason, never as passed.
+Each check yields findings (jamaa.results' vocabulary): `pass`, `fail`, or `cannot-evaluate` (the API is
+not implemented by the endpoint, or the caller may not read it). A check never pretends: an API that does
+not answer is reported as cannot-evaluate with the reason, never as passed.
 
     audit = Auditor(session, expectations, endpoint_url=None)
     findings = audit.run()
 
 Against moto 5.2.5's server (the tests' stand-in account), every call here is implemented except AWS Backup's
 ListProtectedResources / ListRecoveryPointsByResource (HTTP 404): recovery point freshness is then reported
-as cannot-check. S3 Control prefixes the host with the account id; `endpoint_client` undoes that for a local
-endpoint.
+as cannot-evaluate. S3 Control prefixes the host with the account id; `endpoint_client` undoes that for a
+local endpoint.
 """
 
 from __future__ import annotations
@@ -18,16 +18,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from jamaa.errors import JamaaError
+from jamaa.errors import ConfigError, JamaaError
+from jamaa.results import Result, Status
 
-Status = Literal["pass", "fail", "cannot-check"]
+AUDIT_STATUSES: tuple[Status, ...] = (Status.PASS, Status.FAIL, Status.CANNOT_EVALUATE)
+"""What an audit check can say (jamaa.results has the vocabulary)."""
 
 # Control ids of the catalogue (policies/controls/) each invariant verifies.
 CONTROLS: dict[str, str] = {
@@ -67,6 +70,53 @@ class Finding(BaseModel):
     status: Status
     resource: str
     detail: str
+
+    def result(self, region: str) -> Result:
+        return Result(
+            source="audit",
+            control=self.control,
+            target=f"{region}: {self.resource}",
+            check=self.check,
+            status=self.status,
+            message=self.detail,
+        )
+
+
+def audit_results_dir(repo: Path, environment: str) -> Path:
+    """Where `jamaa audit` writes an environment's results by default (one `REGION.json` per region),
+    and where the evidence report reads them."""
+    return repo / "out" / "audit" / environment
+
+
+class AuditDocument(BaseModel):
+    """The JSON `jamaa audit` writes: one account's (or the organization's) findings in one region."""
+
+    model_config = ConfigDict(extra="forbid")
+    region: str
+    environment: str
+    endpoint_url: str | None = None
+    summary: dict[str, int]
+    findings: list[Finding]
+
+    @classmethod
+    def of(
+        cls, region: str, environment: str, endpoint: str | None, findings: list[Finding]
+    ) -> AuditDocument:
+        counts = {status.value: sum(f.status is status for f in findings) for status in AUDIT_STATUSES}
+        return cls(
+            region=region, environment=environment, endpoint_url=endpoint, summary=counts, findings=findings
+        )
+
+    @classmethod
+    def read(cls, path: Path) -> AuditDocument:
+        try:
+            return cls.model_validate_json(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigError([f"{path}: audit results: unreadable ({error.strerror})"]) from None
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "<root>"
+            raise ConfigError([f"{path}: {where}: {first['msg']}"]) from None
 
 
 class AuditError(JamaaError):
@@ -170,9 +220,9 @@ class Auditor:
             try:
                 findings.extend(method())
             except CannotCheck as reason:
-                findings.append(self._finding(check, "cannot-check", "*", str(reason)))
+                findings.append(self._finding(check, Status.CANNOT_EVALUATE, "*", str(reason)))
             except ClientError as error:
-                findings.append(self._finding(check, "cannot-check", "*", f"API error: {error}"))
+                findings.append(self._finding(check, Status.CANNOT_EVALUATE, "*", f"API error: {error}"))
             except BotoCoreError as error:  # no endpoint, no credentials: nothing can be read at all
                 raise AuditError(f"{check}: {error}") from None
         return findings
@@ -193,15 +243,15 @@ class Auditor:
         check = "backup-vault-locked"
         vaults = self._vaults()
         if not vaults:
-            yield self._finding(check, "fail", "*", "no backup vault in this region")
+            yield self._finding(check, Status.FAIL, "*", "no backup vault in this region")
         for vault in vaults:
             name = str(vault["BackupVaultName"])
             if not vault.get("Locked"):
-                yield self._finding(check, "fail", name, "Vault Lock is not configured")
+                yield self._finding(check, Status.FAIL, name, "Vault Lock is not configured")
                 continue
             minimum = vault.get("MinRetentionDays")
             detail = f"locked (MinRetentionDays={minimum}, MaxRetentionDays={vault.get('MaxRetentionDays')})"
-            yield self._finding(check, "pass", name, detail)
+            yield self._finding(check, Status.PASS, name, detail)
 
     def _plan_class(self, backup: Any, plan: dict[str, Any]) -> str | None:
         try:
@@ -233,22 +283,26 @@ class Auditor:
         for data_class, minimum in sorted(self.expectations.retention_days.items()):
             rules = kept.get(data_class, [])
             if not rules:
-                yield self._finding(check, "fail", data_class, f"no backup plan for data class {data_class}")
+                yield self._finding(
+                    check, Status.FAIL, data_class, f"no backup plan for data class {data_class}"
+                )
                 continue
             for resource, days in rules:
                 if days is not None and days < minimum:
                     detail = f"keeps recovery points {days} days; {data_class} requires at least {minimum}"
-                    yield self._finding(check, "fail", resource, detail)
+                    yield self._finding(check, Status.FAIL, resource, detail)
                 else:
                     shown = "never deleted" if days is None else f"{days} days"
-                    yield self._finding(check, "pass", resource, f"{shown} (≥ {minimum} for {data_class})")
+                    yield self._finding(
+                        check, Status.PASS, resource, f"{shown} (≥ {minimum} for {data_class})"
+                    )
 
     def recovery_points(self) -> Iterator[Finding]:
         check = "backup-recovery-points"
         backup = self.client("backup")
         resources = self.call(backup.list_protected_resources).get("Results", [])
         if not resources:
-            yield self._finding(check, "fail", "*", "no protected resource in this region")
+            yield self._finding(check, Status.FAIL, "*", "no protected resource in this region")
         limit = self.now - self.expectations.max_recovery_point_age
         for resource in resources:
             arn = str(resource["ResourceArn"])
@@ -257,11 +311,11 @@ class Auditor:
             )
             done = [p["CreationDate"] for p in points if p.get("Status", "COMPLETED") == "COMPLETED"]
             if not done:
-                yield self._finding(check, "fail", arn, "no completed recovery point")
+                yield self._finding(check, Status.FAIL, arn, "no completed recovery point")
                 continue
             newest = max(done)
             age_h = (self.now - newest).total_seconds() / 3600
-            status: Status = "pass" if newest >= limit else "fail"
+            status: Status = Status.PASS if newest >= limit else Status.FAIL
             yield self._finding(check, status, arn, f"newest recovery point {age_h:.1f} h old")
 
     # --- S3 ------------------------------------------------------------------------------------
@@ -272,12 +326,12 @@ class Auditor:
             config = self.call(s3control.get_public_access_block, AccountId=self.account)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "NoSuchPublicAccessBlockConfiguration":
-                yield self._finding(check, "fail", self.account, "no account-wide public access block")
+                yield self._finding(check, Status.FAIL, self.account, "no account-wide public access block")
                 return
             raise
         flags = config.get("PublicAccessBlockConfiguration", {})
         off = [flag for flag in _PAB_FLAGS if not flags.get(flag)]
-        status: Status = "fail" if off else "pass"
+        status: Status = Status.FAIL if off else Status.PASS
         detail = f"off: {', '.join(off)}" if off else "all four protections on"
         yield self._finding(check, status, self.account, detail)
 
@@ -290,11 +344,11 @@ class Auditor:
                 flags = self.call(s3.get_public_access_block, Bucket=name)["PublicAccessBlockConfiguration"]
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") == "NoSuchPublicAccessBlockConfiguration":
-                    yield self._finding(check, "fail", name, "no public access block")
+                    yield self._finding(check, Status.FAIL, name, "no public access block")
                     continue
                 raise
             off = [flag for flag in _PAB_FLAGS if not flags.get(flag)]
-            status: Status = "fail" if off else "pass"
+            status: Status = Status.FAIL if off else Status.PASS
             yield self._finding(check, status, name, f"off: {', '.join(off)}" if off else "all four on")
 
     # --- CloudTrail, flow logs, GuardDuty, EBS ---------------------------------------------------
@@ -302,15 +356,15 @@ class Auditor:
         trail_api = self.client("cloudtrail")
         trails = self.call(trail_api.describe_trails).get("trailList", [])
         if not trails:
-            yield self._finding("cloudtrail-logging", "fail", "*", "no CloudTrail trail")
-            yield self._finding("cloudtrail-log-validation", "fail", "*", "no CloudTrail trail")
+            yield self._finding("cloudtrail-logging", Status.FAIL, "*", "no CloudTrail trail")
+            yield self._finding("cloudtrail-log-validation", Status.FAIL, "*", "no CloudTrail trail")
             return
         for trail in trails:
             name = str(trail.get("TrailARN") or trail["Name"])
             status = self.call(trail_api.get_trail_status, Name=name)
             logging_on = bool(status.get("IsLogging"))
             multi = bool(trail.get("IsMultiRegionTrail"))
-            ok: Status = "pass" if logging_on and multi else "fail"
+            ok: Status = Status.PASS if logging_on and multi else Status.FAIL
             yield self._finding(
                 "cloudtrail-logging",
                 ok,
@@ -320,7 +374,7 @@ class Auditor:
             valid = bool(trail.get("LogFileValidationEnabled"))
             yield self._finding(
                 "cloudtrail-log-validation",
-                "pass" if valid else "fail",
+                Status.PASS if valid else Status.FAIL,
                 name,
                 "log file validation on" if valid else "log file validation off",
             )
@@ -335,30 +389,30 @@ class Auditor:
             if log.get("FlowLogStatus", "ACTIVE") == "ACTIVE":
                 covered.setdefault(str(log.get("ResourceId")), []).append(str(log.get("TrafficType")))
         if not vpcs:
-            yield self._finding(check, "pass", "*", "no VPC in this region")
+            yield self._finding(check, Status.PASS, "*", "no VPC in this region")
         for vpc in vpcs:
             vpc_id = str(vpc["VpcId"])
             kinds = covered.get(vpc_id, [])
             default = " (default VPC)" if vpc.get("IsDefault") else ""
             if "ALL" in kinds:
-                yield self._finding(check, "pass", vpc_id, f"flow log capturing ALL traffic{default}")
+                yield self._finding(check, Status.PASS, vpc_id, f"flow log capturing ALL traffic{default}")
             elif kinds:
                 yield self._finding(
-                    check, "fail", vpc_id, f"flow log captures only {'/'.join(kinds)}{default}"
+                    check, Status.FAIL, vpc_id, f"flow log captures only {'/'.join(kinds)}{default}"
                 )
             else:
-                yield self._finding(check, "fail", vpc_id, f"no active flow log{default}")
+                yield self._finding(check, Status.FAIL, vpc_id, f"no active flow log{default}")
 
     def guardduty(self) -> Iterator[Finding]:
         check = "guardduty-enabled"
         guardduty = self.client("guardduty")
         detectors = self.call(guardduty.list_detectors).get("DetectorIds", [])
         if not detectors:
-            yield self._finding(check, "fail", "*", "no GuardDuty detector")
+            yield self._finding(check, Status.FAIL, "*", "no GuardDuty detector")
         for detector in detectors:
             status = str(self.call(guardduty.get_detector, DetectorId=detector).get("Status", ""))
             yield self._finding(
-                check, "pass" if status == "ENABLED" else "fail", detector, f"status {status}"
+                check, Status.PASS if status == "ENABLED" else Status.FAIL, detector, f"status {status}"
             )
 
     def ebs_encryption(self) -> Iterator[Finding]:
@@ -368,7 +422,7 @@ class Auditor:
         )
         yield self._finding(
             check,
-            "pass" if enabled else "fail",
+            Status.PASS if enabled else Status.FAIL,
             self.account,
             "EBS encryption by default on" if enabled else "EBS encryption by default off",
         )

@@ -1,7 +1,8 @@
 """`jamaa audit --region R [--endpoint-url URL]`: the post-deploy audit of a live account (boto3).
 
 Text (a table) or JSON; exit 1 when any invariant fails, 0 when none does. Checks the endpoint cannot
-answer are listed as `cannot-check` with the reason, never counted as passed.
+answer are listed as `cannot-evaluate` with the reason, never counted as passed. With
+`--out out/audit/ENV/REGION.json` the evidence report of ENV reads the results as its third source.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jamaa.audit.checks import Auditor, Expectations, Finding, endpoint_client
+from jamaa.audit.checks import AUDIT_STATUSES, AuditDocument, Auditor, Expectations, Finding, endpoint_client
 from jamaa.audit.organization import OrganizationAuditor
 from jamaa.clikit import fails_cleanly
 from jamaa.config import Environments, load_environments
 from jamaa.errors import ConfigError
+from jamaa.results import Status
 
 console = Console()
 
@@ -58,30 +60,18 @@ def assumed_session(session: Any, role_arn: str, region: str, endpoint_url: str 
     )
 
 
-def summary(findings: list[Finding]) -> dict[str, int]:
-    counts = {"pass": 0, "fail": 0, "cannot-check": 0}
-    for finding in findings:
-        counts[finding.status] += 1
-    return counts
-
-
 def render_json(region: str, env: str, endpoint: str | None, findings: list[Finding]) -> str:
-    document = {
-        "region": region,
-        "environment": env,
-        "endpoint_url": endpoint,
-        "summary": summary(findings),
-        "findings": [f.model_dump() for f in findings],
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    document = AuditDocument.of(region, env, endpoint, findings)
+    return json.dumps(document.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 
 def render_table(region: str, findings: list[Finding]) -> Table:
     table = Table(title=f"jamaa audit — {region}")
     for column in ("status", "control", "check", "resource", "detail"):
         table.add_column(column, overflow="fold")
-    style = {"pass": "green", "fail": "bold red", "cannot-check": "yellow"}
-    for f in sorted(findings, key=lambda f: ({"fail": 0, "cannot-check": 1, "pass": 2}[f.status], f.control)):
+    style = {Status.PASS: "green", Status.FAIL: "bold red", Status.CANNOT_EVALUATE: "yellow"}
+    order = (Status.FAIL, Status.CANNOT_EVALUATE, Status.PASS)
+    for f in sorted(findings, key=lambda f: (order.index(f.status), f.control)):
         table.add_row(f"[{style[f.status]}]{f.status}[/]", f.control, f.check, f.resource, f.detail)
     return table
 
@@ -95,7 +85,10 @@ def audit(
     env: Annotated[str, typer.Option("--env", help="environment whose backup retention applies")] = "prod",
     environments: Annotated[Path, typer.Option(help="environments directory")] = Path("environments"),
     output_format: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = OutputFormat.text,
-    out: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="also write the JSON here (the report reads out/audit/ENV/REGION.json)"),
+    ] = None,
     max_recovery_age_hours: Annotated[
         float, typer.Option(help="newest recovery point of a protected resource may be at most this old")
     ] = 26.0,
@@ -137,11 +130,9 @@ def audit(
         typer.echo(document, nl=False)
     else:
         console.print(render_table(region, findings))
-        counts = summary(findings)
-        console.print(
-            f"pass: {counts['pass']}, fail: {counts['fail']}, cannot-check: {counts['cannot-check']}"
-        )
-    if any(f.status == "fail" for f in findings):
+        counts = AuditDocument.of(region, env, endpoint_url, findings).summary
+        console.print(", ".join(f"{status}: {counts[status]}" for status in AUDIT_STATUSES))
+    if any(f.status is Status.FAIL for f in findings):
         raise typer.Exit(1)
 
 

@@ -24,10 +24,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jamaa.audit.checks import AuditError, Auditor, CannotCheck, Finding, Status, endpoint_client
+from jamaa.audit.checks import AuditError, Auditor, CannotCheck, Finding, endpoint_client
 from jamaa.config import Environments, Organization
 from jamaa.errors import ConfigError
 from jamaa.landingzone import DELEGATED, guardrails
+from jamaa.results import Status
 
 CIS = "cis-aws-foundations-benchmark"
 CONTROLS: dict[str, str] = {
@@ -79,7 +80,9 @@ class OrganizationAuditor:
                 findings.extend(method())
             except CannotCheck as reason:
                 findings.append(
-                    self._finding(check, "cannot-check", "*", str(reason), CONTROLS.get(check, "CLD-ORG-002"))
+                    self._finding(
+                        check, Status.CANNOT_EVALUATE, "*", str(reason), CONTROLS.get(check, "CLD-ORG-002")
+                    )
                 )
             except BotoCoreError as error:
                 raise AuditError(f"{check}: {error}") from None
@@ -130,7 +133,7 @@ class OrganizationAuditor:
             if found is None:
                 yield self._finding(
                     "org-account-placement",
-                    "fail",
+                    Status.FAIL,
                     account.name,
                     f"no account with e-mail {account.email} in the organization",
                 )
@@ -138,7 +141,7 @@ class OrganizationAuditor:
             if found.get("Status") != "ACTIVE":
                 yield self._finding(
                     "org-account-placement",
-                    "fail",
+                    Status.FAIL,
                     account.name,
                     f"account {found['Id']} is {found.get('Status')}",
                 )
@@ -147,11 +150,14 @@ class OrganizationAuditor:
             if ous.get(account.ou) != parent:
                 where = next((path for path, ou_id in ous.items() if ou_id == parent), parent)
                 yield self._finding(
-                    "org-account-placement", "fail", account.name, f"in {where}, expected OU {account.ou}"
+                    "org-account-placement",
+                    Status.FAIL,
+                    account.name,
+                    f"in {where}, expected OU {account.ou}",
                 )
             else:
                 yield self._finding(
-                    "org-account-placement", "pass", account.name, f"{found['Id']} in {account.ou}"
+                    "org-account-placement", Status.PASS, account.name, f"{found['Id']} in {account.ou}"
                 )
 
     def scps(self) -> Iterator[Finding]:
@@ -165,14 +171,14 @@ class OrganizationAuditor:
             policy = live.get(guardrail.name)
             if policy is None:
                 yield self._finding(
-                    check, "fail", guardrail.name, "no such SCP in the organization", guardrail.control
+                    check, Status.FAIL, guardrail.name, "no such SCP in the organization", guardrail.control
                 )
                 continue
             content = Auditor.call(org.describe_policy, PolicyId=policy["Id"])["Policy"]["Content"]
             if json.loads(content) != guardrail.document():
                 yield self._finding(
                     check,
-                    "fail",
+                    Status.FAIL,
                     guardrail.name,
                     "its document differs from organization.yaml's",
                     guardrail.control,
@@ -189,12 +195,16 @@ class OrganizationAuditor:
             missing = sorted(name for name, target_id in expected.items() if target_id not in targets)
             if missing:
                 yield self._finding(
-                    check, "fail", guardrail.name, f"not attached to {', '.join(missing)}", guardrail.control
+                    check,
+                    Status.FAIL,
+                    guardrail.name,
+                    f"not attached to {', '.join(missing)}",
+                    guardrail.control,
                 )
             else:
                 yield self._finding(
                     check,
-                    "pass",
+                    Status.PASS,
                     guardrail.name,
                     f"attached to {', '.join(sorted(expected))}",
                     guardrail.control,
@@ -208,7 +218,7 @@ class OrganizationAuditor:
             account_id = ids.get(account.name)
             if account_id is None:
                 yield self._finding(
-                    "delegated-administrators", "fail", account.name, "account not in the organization"
+                    "delegated-administrators", Status.FAIL, account.name, "account not in the organization"
                 )
                 continue
             services = {
@@ -218,12 +228,12 @@ class OrganizationAuditor:
                 )
             }
             for principal in principals:
-                status: Status = "pass" if principal in services else "fail"
+                status: Status = Status.PASS if principal in services else Status.FAIL
                 yield self._finding(
                     "delegated-administrators",
                     status,
                     f"{principal} → {account.name}",
-                    "registered" if status == "pass" else "not registered",
+                    "registered" if status == Status.PASS else "not registered",
                 )
         security = ids.get(self.organization.account_of_kind("security").name)
         for region in self.envs.national.hosting.allowed_regions:
@@ -234,14 +244,16 @@ class OrganizationAuditor:
                         self.client(service, region=region).list_organization_admin_accounts
                     ).get("AdminAccounts", [])
                 except CannotCheck as reason:
-                    yield self._finding("delegated-administrators", "cannot-check", resource, str(reason))
+                    yield self._finding(
+                        "delegated-administrators", Status.CANNOT_EVALUATE, resource, str(reason)
+                    )
                     continue
                 enabled = {
                     a.get("AdminAccountId") or a.get("AccountId")
                     for a in admins
                     if a.get("AdminStatus", "ENABLED") == "ENABLED"
                 }
-                status = "pass" if security in enabled else "fail"
+                status = Status.PASS if security in enabled else Status.FAIL
                 yield self._finding(
                     "delegated-administrators",
                     status,
@@ -281,21 +293,24 @@ class OrganizationAuditor:
                     try:
                         status, detail = method(region, credentials)
                     except CannotCheck as reason:
-                        status, detail = "cannot-check", str(reason)
+                        status, detail = Status.CANNOT_EVALUATE, str(reason)
                     except ClientError as error:
-                        status, detail = "fail", f"{error.response.get('Error', {}).get('Code')}: {error}"
+                        status, detail = (
+                            Status.FAIL,
+                            f"{error.response.get('Error', {}).get('Code')}: {error}",
+                        )
                     yield self._finding(check, status, where, detail)
 
     def _guardduty(self, region: str, credentials: dict[str, str] | None) -> tuple[Status, str]:
         guardduty = self.client("guardduty", region, credentials)
         detectors = Auditor.call(guardduty.list_detectors).get("DetectorIds", [])
         if not detectors:
-            return "fail", "no GuardDuty detector"
+            return Status.FAIL, "no GuardDuty detector"
         statuses = [str(Auditor.call(guardduty.get_detector, DetectorId=d).get("Status")) for d in detectors]
         return (
-            ("pass", f"detector {detectors[0]} enabled")
+            (Status.PASS, f"detector {detectors[0]} enabled")
             if "ENABLED" in statuses
-            else ("fail", f"detector {statuses}")
+            else (Status.FAIL, f"detector {statuses}")
         )
 
     def _securityhub(self, region: str, credentials: dict[str, str] | None) -> tuple[Status, str]:
@@ -307,16 +322,16 @@ class OrganizationAuditor:
                 "InvalidAccessException",
                 "ResourceNotFoundException",
             ):
-                return "fail", "Security Hub is not enabled"
+                return Status.FAIL, "Security Hub is not enabled"
             raise
         standards = Auditor.call(hub.get_enabled_standards).get("StandardsSubscriptions", [])
         cis = [
             s for s in standards if CIS in str(s.get("StandardsArn")) and s.get("StandardsStatus") == "READY"
         ]
         return (
-            ("pass", "CIS AWS Foundations standard ready")
+            (Status.PASS, "CIS AWS Foundations standard ready")
             if cis
-            else ("fail", "Security Hub on without the CIS standard")
+            else (Status.FAIL, "Security Hub on without the CIS standard")
         )
 
     def _config(self, region: str, credentials: dict[str, str] | None) -> tuple[Status, str]:
@@ -326,7 +341,7 @@ class OrganizationAuditor:
         )
         recording = [s["name"] for s in statuses if s.get("recording")]
         return (
-            ("pass", f"recorder {recording[0]} recording")
+            (Status.PASS, f"recorder {recording[0]} recording")
             if recording
-            else ("fail", "no AWS Config recorder recording")
+            else (Status.FAIL, "no AWS Config recorder recording")
         )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from jamaa.drift.model import DriftRun, results_path
-from jamaa.report.model import SectionTable, register_section
+from jamaa.report.model import SectionTable
+from jamaa.results import Status
 
 
-@register_section
 def drift_section(environment: str, repo: Path) -> SectionTable | None:
     """One row per drifted control and target (or per target with nothing drifted, or unreachable);
     `missing` when `jamaa drift` never ran for the environment."""
@@ -24,7 +24,7 @@ def drift_section(environment: str, repo: Path) -> SectionTable | None:
         if (path := results_path(repo, environment, kind)).exists()
     ]
     if not runs:
-        section.status = "missing"
+        section.status = Status.NOT_VERIFIED
         section.intro = f"No drift detection result; run `jamaa drift --env {environment}`."
         return section
     section.intro = "; ".join(
@@ -53,5 +53,5 @@ def drift_section(environment: str, repo: Path) -> SectionTable | None:
                     ]
                 )
     if any(t.status != "no drift" for run in runs for t in run.targets):
-        section.status = "failed"
+        section.status = Status.FAIL
     return section

@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jamaa.errors import ConfigError
-from jamaa.report.model import SectionTable, register_section
+from jamaa.report.model import SectionTable
+from jamaa.results import Status
 
 RESULTS = Path("out") / "drill"
 
@@ -123,7 +124,6 @@ def size(count: int | None) -> str:
     return str(count)
 
 
-@register_section
 def drill_section(environment: str, repo: Path) -> SectionTable | None:
     """The evidence report's backup-drill section (RPO / RTO per host), or `missing` when no drill ran."""
     path = results_path(repo, environment)
@@ -143,7 +143,7 @@ def drill_section(environment: str, repo: Path) -> SectionTable | None:
         ],
     )
     if not path.exists():
-        section.status = "missing"
+        section.status = Status.NOT_VERIFIED
         section.intro = (
             f"No restore drill result ({path.relative_to(repo)}); run `jamaa drill --env {environment}`."
         )
@@ -165,7 +165,7 @@ def drill_section(environment: str, repo: Path) -> SectionTable | None:
             ]
         )
     summary = results.summary()
-    section.status = "ok" if results.ok else "failed"
+    section.status = Status.PASS if results.ok else Status.FAIL
     section.intro = (
         f"Drill of {results.generated}: {summary['passed']}/{summary['hosts']} hosts restored identical "
         f"(files by SHA-256 against the manifest taken at backup time, databases by row count and a checksum "

@@ -31,6 +31,7 @@ from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from jamaa.errors import ConfigError, JamaaError
 from jamaa.policy.pack import Pack, PolicyInfo
+from jamaa.results import Result, Status
 
 ENFORCEMENT_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 FindingKind = Literal["violation", "unknown"]
@@ -85,11 +86,11 @@ class Finding:
         return self.kind == "violation" or (self.strict and self.kind == "unknown")
 
     @property
-    def status(self) -> str:
-        """violation | cannot evaluate offline | waived."""
+    def status(self) -> Status:
+        """fail (a violation) | cannot-evaluate (offline) | waived."""
         if self.waived:
-            return "waived"
-        return "violation" if self.kind == "violation" else "cannot evaluate offline"
+            return Status.WAIVED
+        return Status.FAIL if self.kind == "violation" else Status.CANNOT_EVALUATE
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,21 +128,47 @@ class Report:
     deviations: list[dict[str, str]] = field(default_factory=list)
     """Policies the policy-pack config turns from mandatory to advisory or disabled."""
 
-    def policy_status(self, name: str) -> str:
-        """passed | failed | cannot evaluate offline | waived | not applicable | disabled."""
+    def policy_status(self, name: str) -> Status:
+        """pass | fail | cannot-evaluate (offline) | waived | not-applicable | disabled."""
         if self.enforcement[name] == "disabled":
-            return "disabled"
+            return Status.DISABLED
         mine = [f for f in self.findings if f.policy == name]
         if any(f.kind == "violation" and not f.waived for f in mine) or any(f.blocking for f in mine):
-            return "failed"
+            return Status.FAIL
         if any(f.kind == "unknown" and not f.waived for f in mine):
-            return "cannot evaluate offline"
+            return Status.CANNOT_EVALUATE
         if mine:
-            return "waived"
+            return Status.WAIVED
         tally = self.tallies.get(name, {})
         if tally.get("evaluations", 0) == tally.get("not_applicable", 0):
-            return "not applicable"
-        return "passed"
+            return Status.NOT_APPLICABLE
+        return Status.PASS
+
+    def results(self) -> list[Result]:
+        """One result per (policy, control) for the evidence report; disabled policies left out."""
+        found: list[Result] = []
+        for info in self.policies:
+            status = self.policy_status(info.name)
+            if status is Status.DISABLED:
+                continue
+            detail = [
+                f"{f.urn}: {f.message}" if f.urn else f.message
+                for f in self.findings
+                if f.policy == info.name
+            ]
+            for control in info.controls:
+                found.append(
+                    Result(
+                        source="policy",
+                        control=control,
+                        target=self.stack,
+                        check=info.name,
+                        status=status,
+                        enforcement=self.enforcement[info.name],
+                        detail=detail,
+                    )
+                )
+        return found
 
     @property
     def violations(self) -> list[Finding]:

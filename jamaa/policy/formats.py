@@ -13,6 +13,7 @@ from rich.table import Table
 from jamaa import __version__
 from jamaa.policy.engine import Finding, Report
 from jamaa.policy.pack import PolicyInfo
+from jamaa.results import Status
 
 FORMATS = ("text", "json", "sarif", "junit")
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
@@ -32,12 +33,10 @@ def render_text(report: Report, console: Console) -> None:
         for column in ("Policy", "Severity", "Level", "Resource", "Message", "Controls"):
             table.add_column(column, overflow="fold")
         for f in report.findings:
-            if f.waived:
-                level = "waived"
-            elif f.kind == "violation":
+            if f.status is Status.FAIL:
                 level = f.enforcement
             else:
-                level = "cannot evaluate" + (" (strict: fails)" if f.blocking else "")
+                level = f.status.label + (" (strict: fails)" if f.blocking else "")
             table.add_row(
                 f.policy,
                 f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]",
@@ -199,8 +198,8 @@ def to_junit(report: Report) -> str:
     for f in report.findings:
         by_policy.setdefault(f.policy, []).append(f)
     cases = [p for p in report.policies if report.enforcement[p.name] != "disabled"]
-    failures = sum(1 for p in cases if report.policy_status(p.name) == "failed")
-    skipped = sum(1 for p in cases if report.policy_status(p.name) in ("cannot evaluate offline", "waived"))
+    failures = sum(1 for p in cases if report.policy_status(p.name) is Status.FAIL)
+    skipped = sum(1 for p in cases if report.policy_status(p.name) in (Status.CANNOT_EVALUATE, Status.WAIVED))
     suites = ET.Element("testsuites", name="jamaa-policy")
     suite = ET.SubElement(
         suites,

@@ -1,4 +1,9 @@
-"""`jamaa report --env ENV [--out DIR]`: the auditors' evidence report of one environment."""
+"""`jamaa report --env ENV [--out DIR]`: the auditors' evidence report of one environment.
+
+Three evidence sources: the offline policy check of the environment's stacks (the engine, in this
+process), the baseline's host results (`out/verify/ENV/results.json`), and the post-deploy audit of its
+accounts (`out/audit/ENV/*.json`); then the sections of `jamaa.report.sections.SECTIONS`.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +15,12 @@ from rich.console import Console
 
 from jamaa.catalogue import load_catalogue
 from jamaa.clikit import fails_cleanly
-from jamaa.errors import ConfigError, JamaaError
-from jamaa.report.model import PolicyResult, Report, Source, build_report
+from jamaa.errors import ConfigError
+from jamaa.report.model import Report, Source, build_report
 from jamaa.report.render import write_report
-from jamaa.report.sources import (
-    REPO,
-    policy_deviations_from,
-    policy_results_from,
-    run_policy_check,
-    stacks_of,
-)
+from jamaa.report.sections import SECTIONS
+from jamaa.report.sources import REPO, audit_evidence, policy_evidence, stacks_of
+from jamaa.results import Result
 from jamaa.verify.results import RunResults
 from jamaa.waivers import load_waivers
 
@@ -49,21 +50,26 @@ def make_report(
         sources.verify_results = str(results_path)
         sources.verify_started = results.started
         sources.verify_wall_s = results.wall_s
-    policy_results: dict[str, list[PolicyResult]] = {}
+    policy_results: list[Result] = []
     if policy:
-        for stack in stacks_of(env):
-            try:
-                pack_config = env_dir / "policy-config.json"
-                data = run_policy_check(stack, config=pack_config if pack_config.is_file() else None)
-                found = policy_results_from(stack, data)
-                sources.policy_deviations.extend(policy_deviations_from(stack, data))
-            except JamaaError as error:
-                sources.policy_errors.append(str(error))
-                continue
-            sources.policy_stacks.append(stack)
-            for control_id, items in found.items():
-                policy_results.setdefault(control_id, []).extend(items)
-    return build_report(env, catalogue, results, policy_results, waivers, sources, REPO)
+        pack_config = env_dir / "policy-config.json"
+        evidence = policy_evidence(stacks_of(env), pack_config if pack_config.is_file() else None)
+        policy_results = evidence.results
+        sources.policy_stacks = evidence.stacks
+        sources.policy_errors = evidence.errors
+        sources.policy_deviations = evidence.deviations
+    audit_results, sources.audit_files = audit_evidence(env)
+    return build_report(
+        env,
+        catalogue,
+        results,
+        policy_results,
+        waivers,
+        sources,
+        REPO,
+        audit_results=audit_results,
+        sections=SECTIONS,
+    )
 
 
 def report(

@@ -2,51 +2,42 @@
 
 `build_report()` gathers what the other parts produced — the catalogue, the baseline's results
 (`out/verify/ENV/results.json`), the offline policy check of each of the environment's stacks, the
-environment's waivers — into one JSON-ready model; `render.py` turns it into a self-contained HTML
-page. Later parts add sections (backup drills: RPO/RTO) by registering a `SectionProvider`.
+environment's waivers, the post-deploy audit of its accounts (`jamaa audit`) — into one JSON-ready model;
+`render.py` turns it into a self-contained HTML page. The further sections (backup drills: RPO/RTO, drift)
+are the explicit list `jamaa.report.sections.SECTIONS`.
 
-Aggregation, as an auditor reads it: on one host a control is pass / fail / waived / not-applicable /
-error; across the environment a control is *failed* if any host or policy failed it (an error counts
-as failed: nothing was shown), else *waived* if any waiver applies, else *passed* if something
-verified it, else *not applicable* when every result was, else *not verified*.
+Every result speaks `jamaa.results`' vocabulary. Aggregation, as an auditor reads it: across the
+environment a control *fails* if any host, policy or audit failed it (an error counts as failed: nothing
+was shown), else is *waived* if any waiver applies, else *passes* if something verified it, else is *not
+applicable* when every host result was, else is *not verified*.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from jamaa.catalogue import SEVERITY_ORDER, Catalogue, Control
-from jamaa.verify.results import RunResults, Status
+from jamaa.results import Result, Status
+from jamaa.verify.results import HOST_STATUSES, RunResults
 
-Overall = Literal["passed", "failed", "waived", "not-applicable", "not-verified"]
-OVERALL: tuple[Overall, ...] = ("passed", "failed", "waived", "not-applicable", "not-verified")
+OVERALL: tuple[Status, ...] = (
+    Status.PASS,
+    Status.FAIL,
+    Status.WAIVED,
+    Status.NOT_APPLICABLE,
+    Status.NOT_VERIFIED,
+)
+"""What the report says of a control across the environment."""
 SEVERITIES = sorted(SEVERITY_ORDER, key=lambda s: -SEVERITY_ORDER[s])
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class PolicyResult(_Model):
-    """One policy's verdict on one stack, for the controls it names."""
-
-    stack: str
-    policy: str
-    status: Literal["pass", "fail", "not-evaluable", "not-applicable", "waived"]
-    enforcement: str = ""
-    violations: list[str] = Field(default_factory=list)
-
-
-class HostResult(_Model):
-    host: str
-    status: Status
-    message: str = ""
-    observed: Status | None = None
 
 
 class WaiverRow(_Model):
@@ -71,10 +62,11 @@ class ControlRow(_Model):
     verified_by: list[str]
     manual: str | None = None
     kernel_level: bool = False
-    policy_results: list[PolicyResult] = Field(default_factory=list)
-    host_results: list[HostResult] = Field(default_factory=list)
+    policy_results: list[Result] = Field(default_factory=list)
+    host_results: list[Result] = Field(default_factory=list)
+    audit_results: list[Result] = Field(default_factory=list)
     waivers: list[WaiverRow] = Field(default_factory=list)
-    overall: Overall = "not-verified"
+    overall: Status = Status.NOT_VERIFIED
 
 
 class AttackerRow(_Model):
@@ -83,7 +75,7 @@ class AttackerRow(_Model):
     check: str
     host: str
     related: str
-    status: str
+    status: Status
     message: str = ""
 
 
@@ -96,7 +88,8 @@ class SectionTable(_Model):
     intro: str = ""
     columns: list[str] = Field(default_factory=list)
     rows: list[list[str]] = Field(default_factory=list)
-    status: Literal["ok", "failed", "missing"] = "ok"
+    status: Status = Status.PASS
+    """pass, fail, or not-verified (the part never ran for the environment)."""
 
 
 class Summary(_Model):
@@ -117,6 +110,7 @@ class Source(_Model):
     policy_deviations: list[str] = Field(default_factory=list)
     """Mandatory policies the policy-pack config makes advisory or disables, per stack."""
     waivers_file: str | None = None
+    audit_files: list[str] = Field(default_factory=list)
 
 
 class Report(_Model):
@@ -136,26 +130,20 @@ class Report(_Model):
 
 SectionProvider = Callable[[str, Path], SectionTable | None]
 """(environment, repository root) → a section, or None when it has nothing to show."""
-SECTION_PROVIDERS: list[SectionProvider] = []
 
 
-def register_section(provider: SectionProvider) -> SectionProvider:
-    SECTION_PROVIDERS.append(provider)
-    return provider
-
-
-def _overall(row: ControlRow) -> Overall:
+def _overall(row: ControlRow) -> Status:
     host = [r.status for r in row.host_results]
-    policy = [r.status for r in row.policy_results]
-    if Status.FAIL in host or Status.ERROR in host or "fail" in policy:
-        return "failed"
+    evidence = [r.status for r in (*row.host_results, *row.policy_results, *row.audit_results)]
+    if any(s.failing for s in evidence):
+        return Status.FAIL
     if row.waivers or Status.WAIVED in host:
-        return "waived"
-    if Status.PASS in host or "pass" in policy:
-        return "passed"
+        return Status.WAIVED
+    if Status.PASS in evidence:
+        return Status.PASS
     if host and all(s == Status.NOT_APPLICABLE for s in host):
-        return "not-applicable"
-    return "not-verified"
+        return Status.NOT_APPLICABLE
+    return Status.NOT_VERIFIED
 
 
 def _waiver_rows(waivers: Any, today: date) -> list[WaiverRow]:
@@ -195,21 +183,27 @@ def build_report(
     environment: str,
     catalogue: Catalogue,
     results: RunResults | None,
-    policy_results: dict[str, list[PolicyResult]],
+    policy_results: Sequence[Result],
     waivers: Any,
     sources: Source,
     repo: Path,
     today: date | None = None,
+    audit_results: Sequence[Result] = (),
+    sections: Sequence[SectionProvider] | None = None,
 ) -> Report:
+    """`sections`: the further sections (default: `jamaa.report.sections.SECTIONS`)."""
     today = today or date.today()
     rows = {c.id: _row(c) for c in sorted(catalogue.controls.values(), key=lambda c: c.id)}
     waiver_rows = _waiver_rows(waivers, today)
     for waiver in waiver_rows:
         if waiver.control in rows:
             rows[waiver.control].waivers.append(waiver)
-    for control_id, found in policy_results.items():
-        if control_id in rows:
-            rows[control_id].policy_results.extend(found)
+    for found in policy_results:
+        if found.control in rows:
+            rows[found.control].policy_results.append(found)
+    for found in audit_results:
+        if found.control in rows:
+            rows[found.control].audit_results.append(found)
     hosts: list[str] = []
     attacker: list[AttackerRow] = []
     if results is not None:
@@ -220,32 +214,25 @@ def build_report(
                         check=result.control,
                         host=result.host,
                         related=result.title,
-                        status=result.status.value,
+                        status=result.status,
                         message=result.message if result.status != Status.PASS else "",
                     )
                 )
         hosts = sorted({r.host for r in results.results if r.host and r.area != "NET"})
         for result in results.results:
             if result.control in rows and result.host:
-                rows[result.control].host_results.append(
-                    HostResult(
-                        host=result.host,
-                        status=result.status,
-                        message=result.message,
-                        observed=result.observed,
-                    )
-                )
+                rows[result.control].host_results.append(result.result())
     for row in rows.values():
-        row.host_results.sort(key=lambda r: r.host)
+        row.host_results.sort(key=lambda r: r.target)
         row.overall = _overall(row)
 
     def tally(selected: list[ControlRow]) -> dict[str, int]:
-        return {status: sum(1 for r in selected if r.overall == status) for status in OVERALL}
+        return {status.value: sum(1 for r in selected if r.overall == status) for status in OVERALL}
 
-    by_host: dict[str, dict[str, int]] = {h: {s.value: 0 for s in Status} for h in hosts}
+    by_host: dict[str, dict[str, int]] = {h: {s.value: 0 for s in HOST_STATUSES} for h in hosts}
     for row in rows.values():
         for host_result in row.host_results:
-            by_host[host_result.host][host_result.status.value] += 1
+            by_host[host_result.target][host_result.status.value] += 1
     summary = Summary(
         controls=tally(list(rows.values())),
         by_severity={s: tally([r for r in rows.values() if r.severity == s]) for s in SEVERITIES},
@@ -257,7 +244,11 @@ def build_report(
     timings = []
     if results is not None:
         timings = [t.model_dump() for t in results.timings() if t.host in hosts]
-    sections = [s for s in (provider(environment, repo) for provider in SECTION_PROVIDERS) if s is not None]
+    if sections is None:
+        from jamaa.report.sections import SECTIONS
+
+        sections = SECTIONS
+    tables = [s for s in (provider(environment, repo) for provider in sections) if s is not None]
     return Report(
         environment=environment,
         generated=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -268,6 +259,6 @@ def build_report(
         hosts=hosts,
         timings=timings,
         attacker=attacker,
-        sections=sections,
+        sections=tables,
         sources=sources,
     )

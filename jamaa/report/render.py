@@ -8,28 +8,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 import jamaa
 from jamaa.report.model import OVERALL, Report
-from jamaa.verify.results import Status
+from jamaa.results import Status
+from jamaa.verify.results import HOST_STATUSES
 
-OVERALL_FR = {
-    "passed": "conforme",
-    "failed": "non conforme",
-    "waived": "dérogation",
-    "not-applicable": "non applicable",
-    "not-verified": "non vérifié",
-}
-HOST_FR = {
-    "pass": "conforme",
-    "fail": "non conforme",
-    "waived": "dérogation",
-    "not-applicable": "non applicable",
-    "error": "erreur",
-}
-POLICY_FR = {
-    "pass": "respectée",
-    "fail": "violée",
-    "not-evaluable": "non évaluable hors ligne",
-    "not-applicable": "sans objet",
-}
+SECTION_FR = {Status.PASS: "réussi", Status.FAIL: "échec", Status.NOT_VERIFIED: "non exécuté"}
+"""A further section (drills, drift) as a whole: how its run went."""
 SEVERITY_FR = {"critical": "critique", "high": "élevée", "medium": "moyenne", "low": "faible"}
 
 
@@ -50,10 +33,10 @@ def render_html(report: Report) -> str:
         r=report,
         version=getattr(jamaa, "__version__", ""),
         overall=OVERALL,
-        overall_fr=OVERALL_FR,
-        host_statuses=[s.value for s in Status],
-        host_fr=HOST_FR,
-        policy_fr=POLICY_FR,
+        host_statuses=HOST_STATUSES,
+        quiet=(Status.PASS, Status.NOT_APPLICABLE),
+        passed=Status.PASS,
+        section_fr=SECTION_FR,
         severity_fr=SEVERITY_FR,
         timings={t["host"]: t["busy_s"] for t in report.timings},
         attacker=report.attacker,

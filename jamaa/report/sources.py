@@ -1,15 +1,18 @@
-"""Gather the report's inputs for one environment: stacks, policy results, host results, waivers."""
+"""Gather the report's evidence for one environment: policy results, audit results, host results.
+
+The policy results come from the policy engine itself, in this process: every stack of the environment is
+planned offline in one plan worker (the Pulumi program runs isolated there), then `jamaa.policy.evaluate`
+judges each plan, exactly as `jamaa policy check` does. The audit results are what `jamaa audit` wrote
+for the environment (`out/audit/ENV/REGION.json`).
+"""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from jamaa.errors import ConfigError
-from jamaa.report.model import PolicyResult
+from jamaa.audit.checks import AuditDocument, audit_results_dir
+from jamaa.results import Result
 from jamaa.yamlio import load_yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,71 +29,63 @@ def stacks_of(environment: str, repo: Path = REPO) -> list[str]:
     return stacks
 
 
-def run_policy_check(stack: str, repo: Path = REPO, config: Path | None = None) -> Any:
-    """`jamaa policy check STACK --format json [--config FILE]` (the offline plan, then every policy)."""
-    extra = ["--config", str(config)] if config is not None else []
-    proc = subprocess.run(
-        [sys.executable, "-m", "jamaa.cli", "policy", "check", stack, "--format", "json", *extra],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    try:
-        return json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        last = detail[-1] if detail else "no output"
-        raise ConfigError([f"stack {stack}: `jamaa policy check` exited {proc.returncode}: {last}"]) from None
+@dataclass
+class PolicyEvidence:
+    results: list[Result] = field(default_factory=list)
+    stacks: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    deviations: list[str] = field(default_factory=list)
+    """Mandatory policies the policy-pack config makes advisory or disables, per stack."""
 
 
-def policy_deviations_from(stack: str, data: Any) -> list[str]:
-    """`stack: policy is advisory|disabled (default mandatory)` for each deviation the check reports."""
-    return [
-        f"{stack}: {d.get('policy')} is {d.get('configured')} (default {d.get('default')})"
-        for d in (data.get("deviations") or [] if isinstance(data, dict) else [])
-    ]
+def policy_evidence(
+    stacks: list[str],
+    pack_config: Path | None = None,
+    repo: Path = REPO,
+    environments: Path | None = None,
+) -> PolicyEvidence:
+    """Plan `stacks` of the program in `repo` offline (one worker process for all) and run the policy
+    pack (settings and cloud waivers from `environments`, default the repository's) over each plan."""
+    from jamaa.plan.worker import plan_stacks
+    from jamaa.policy.engine import evaluate, load_pack_config
+    from jamaa.policy.pack import load_pack
+    from jamaa.policy.waivers import CloudWaivers
 
-
-POLICY_STATUS = {
-    "waived": "waived",
-    "passed": "pass",
-    "failed": "fail",
-    "cannot evaluate offline": "not-evaluable",
-    "not applicable": "not-applicable",
-}
-
-
-def policy_results_from(stack: str, data: Any) -> dict[str, list[PolicyResult]]:
-    """Per control id, the verdict of every policy that names it, from `jamaa policy check --format json`.
-
-    The output carries `policies` (each with `name`, `controls`, `enforcement`, `status`: passed,
-    failed, cannot evaluate offline, not applicable) and `violations` (each with `policy`, `urn`,
-    `message`, and `not_evaluable` for a value only known after deployment).
-    """
-    if not isinstance(data, dict) or not isinstance(data.get("policies"), list):
-        raise ConfigError([f"stack {stack}: policy check output: policies: expected a list"])
-    details: dict[str, list[str]] = {}
-    for item in data.get("violations", []) or []:
-        urn = item.get("urn") or item.get("resource")
-        text = str(item.get("message", ""))
-        details.setdefault(str(item.get("policy", "")), []).append(f"{urn}: {text}" if urn else text)
-    found: dict[str, list[PolicyResult]] = {}
-    for index, policy in enumerate(data["policies"]):
-        name = str(policy.get("name", ""))
-        raw = str(policy.get("status", ""))
-        status = POLICY_STATUS.get(raw, "fail" if "fail" in raw or details.get(name) else "")
-        if not status:
-            raise ConfigError(
-                [f"stack {stack}: policy check output: policies.{index}.status: unknown {raw!r}"]
-            )
-        result = PolicyResult(
-            stack=stack,
-            policy=name,
-            status=status,
-            enforcement=str(policy.get("enforcement", "")),
-            violations=details.get(name, []),
+    evidence = PolicyEvidence()
+    if not stacks:
+        return evidence
+    environments = environments or repo / "environments"
+    config = load_pack_config(pack_config) if pack_config is not None else {}
+    pack = load_pack(environments)
+    scopes = CloudWaivers(repo, environments)
+    for outcome in plan_stacks(repo, stacks):
+        if outcome.plan is None:
+            evidence.errors.append(outcome.error or "; ".join(outcome.problems))
+            continue
+        report = evaluate(
+            outcome.plan.resources,
+            pack,
+            stack=outcome.stack,
+            project=outcome.plan.project,
+            config=config,
+            waivers=scopes.lookup(outcome.stack),
         )
-        for control_id in policy.get("controls", []) or []:
-            found.setdefault(str(control_id), []).append(result)
-    return found
+        evidence.stacks.append(outcome.stack)
+        evidence.results.extend(report.results())
+        evidence.deviations.extend(
+            f"{outcome.stack}: {d['policy']} is {d['configured']} (default {d['default']})"
+            for d in report.deviations
+        )
+    return evidence
+
+
+def audit_evidence(environment: str, repo: Path = REPO) -> tuple[list[Result], list[str]]:
+    """The results of every `jamaa audit` of the environment (one file per region), and the files read."""
+    folder = audit_results_dir(repo, environment)
+    results: list[Result] = []
+    files: list[str] = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        document = AuditDocument.read(path)
+        files.append(str(path))
+        results.extend(f.result(document.region) for f in document.findings)
+    return results, files

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jamaa.clikit import fails_cleanly
-from jamaa.verify.results import RunResults, Status
+from jamaa.verify.results import HOST_STATUSES, RunResults
 from jamaa.verify.runner import run_verify
 
 console = Console()
@@ -19,13 +19,13 @@ console = Console()
 def summary_table(results: RunResults) -> Table:
     table = Table(title=f"Baseline — {results.environment or 'inventory'} ({results.wall_s:.1f} s wall)")
     table.add_column("host")
-    for status in Status:
+    for status in HOST_STATUSES:
         table.add_column(status.value, justify="right")
     table.add_column("busy s", justify="right")
     timings = {t.host: t for t in results.timings()}
     for host, counts in results.counts_by("host").items():
         busy = timings[host].busy_s if host in timings else 0.0
-        table.add_row(host or "(none)", *(str(counts[s.value]) for s in Status), f"{busy:.1f}")
+        table.add_row(host or "(none)", *(str(counts[s.value]) for s in HOST_STATUSES), f"{busy:.1f}")
     return table
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from jamaa.verify.results import CheckResult, Reference, RunResults, Status, WaiverInfo
+from jamaa.results import Status
+from jamaa.verify.results import HOST_STATUSES, CheckResult, Reference, RunResults, WaiverInfo
 
 # Property names the baseline's checks record (tests/baseline/conftest.py).
 PROP_STATUS = "jamaa_status"
@@ -89,7 +90,7 @@ class ResultsCollector:
             status = Status.FAIL if asserted else Status.ERROR
         elif item.failed_phase is not None:
             status = Status.ERROR
-        elif recorded in {s.value for s in Status}:
+        elif recorded in {s.value for s in HOST_STATUSES}:
             status = Status(recorded)
         elif item.skipped_message:
             # a skip the baseline did not explain as waived / not applicable: never a pass
@@ -113,7 +114,7 @@ class ResultsCollector:
             message=str(message)[:2000],
             duration_s=round(item.duration, 4),
             waiver=waiver,
-            observed=Status(observed) if observed in {s.value for s in Status} else None,
+            observed=Status(observed) if observed in {s.value for s in HOST_STATUSES} else None,
             nodeid=item.nodeid,
         )
 

@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jamaa.errors import ConfigError
+from jamaa.results import Result, Status
 
 SEVERITIES = ("critical", "high", "medium", "low")
 
 
-class Status(StrEnum):
-    PASS = "pass"
-    FAIL = "fail"
-    WAIVED = "waived"
-    NOT_APPLICABLE = "not-applicable"
-    ERROR = "error"
+HOST_STATUSES: tuple[Status, ...] = (
+    Status.PASS,
+    Status.FAIL,
+    Status.WAIVED,
+    Status.NOT_APPLICABLE,
+    Status.ERROR,
+)
+"""What a baseline check can say about a control on a host (jamaa.results has the vocabulary)."""
 
 
 class Reference(BaseModel):
@@ -64,6 +66,18 @@ class CheckResult(BaseModel):
     observed: Status | None = None  # for a waived control: what the check found anyway
     nodeid: str = ""
 
+    def result(self) -> Result:
+        """The shared record (jamaa.results) the evidence report reads."""
+        return Result(
+            source="host",
+            control=self.control,
+            target=self.host,
+            check=self.nodeid,
+            status=self.status,
+            message=self.message,
+            observed=self.observed,
+        )
+
 
 class HostTiming(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -92,7 +106,7 @@ class RunResults(BaseModel):
 
     def counts(self) -> dict[str, int]:
         found = Counter(r.status.value for r in self.results)
-        return {status.value: found.get(status.value, 0) for status in Status}
+        return {status.value: found.get(status.value, 0) for status in HOST_STATUSES}
 
     def counts_by(self, key: str) -> dict[str, dict[str, int]]:
         """Status counts grouped by `host`, `severity` or `area`."""
@@ -100,7 +114,7 @@ class RunResults(BaseModel):
         for result in self.results:
             table.setdefault(str(getattr(result, key)), Counter())[result.status.value] += 1
         return {
-            name: {status.value: counter.get(status.value, 0) for status in Status}
+            name: {status.value: counter.get(status.value, 0) for status in HOST_STATUSES}
             for name, counter in sorted(table.items())
         }
 
@@ -117,7 +131,7 @@ class RunResults(BaseModel):
         return [HostTiming(host=h, checks=checks[h], busy_s=round(busy[h], 3)) for h in sorted(busy)]
 
     def failures(self) -> list[CheckResult]:
-        return [r for r in self.results if r.status in (Status.FAIL, Status.ERROR)]
+        return [r for r in self.results if r.status.failing]
 
     def ok(self) -> bool:
         return self.pytest_exit in (0, 5) and not self.failures() and not self.collection_errors

@@ -14,12 +14,12 @@ from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArg
 
 from jamaa_policies.families import S3_BUCKETS, S3_OBJECT_LOCK, S3_VERSIONING
 from jamaa_policies.framework import (
-    Deferred,
     StackIndex,
     as_list,
     bucket_identifiers,
     covered,
     data_class_of,
+    each,
     environment_of,
     get_path,
     is_set,
@@ -98,27 +98,24 @@ def arn_region(arn: Any) -> str | None:
 def vault_lock(args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
     index = StackIndex(args.resources)
     locks = index.of_type(VAULT_LOCK)
-    later = Deferred()
-    for vault in index.of_type(VAULT):
 
-        def check(vault: PolicyResource = vault) -> None:
-            found = covered(index, vault, locks, "backupVaultName", _vault_identifiers)
-            if not found:
-                report(
-                    f"{label(vault)} has no Vault Lock: backups can be deleted before their retention.",
-                    vault.urn,
-                )
-                return
-            if environment_of(vault, config) in config["compliance_mode_environments"] and not any(
-                lock.props.get("changeableForDays") is not None for lock in found
-            ):
-                report(
-                    f"{label(vault)}: Vault Lock is in governance mode; this environment requires compliance mode.",
-                    vault.urn,
-                )
+    def check(vault: PolicyResource) -> None:
+        found = covered(index, vault, locks, "backupVaultName", _vault_identifiers)
+        if not found:
+            report(
+                f"{label(vault)} has no Vault Lock: backups can be deleted before their retention.",
+                vault.urn,
+            )
+            return
+        if environment_of(vault, config) in config["compliance_mode_environments"] and not any(
+            lock.props.get("changeableForDays") is not None for lock in found
+        ):
+            report(
+                f"{label(vault)}: Vault Lock is in governance mode; this environment requires compliance mode.",
+                vault.urn,
+            )
 
-        later.attempt(check)
-    later.finish()
+    each(index.of_type(VAULT), check)
 
 
 def _floors(settings: Settings) -> dict[str, Any]:
@@ -223,38 +220,35 @@ def plan_cross_region_copy(
 ) -> None:
     index = StackIndex(args.resources)
     vaults = index.of_type(VAULT)
-    later = Deferred()
-    for plan in index.of_type(PLAN):
 
-        def check(plan: PolicyResource = plan) -> None:
-            # Vaults the plan's rules depend on (the engine's property dependencies): their regions
-            # decide even when the destination ARN is only known after deployment.
-            dep_urns = {d.urn for d in plan.property_dependencies.get("rules", [])}
-            dep_regions = {region_of(v) for v in vaults if v.urn in dep_urns} - {None}
-            for position, rule in enumerate(as_list(plan.props.get("rules"))):
-                name = get_path(rule, "ruleName") or f"rules[{position}]"
-                copies = as_list(get_path(rule, "copyActions"))
-                if not copies:
-                    report(f"{label(plan)}: rule {name} makes no cross-region copy.", plan.urn)
-                    continue
-                if config["dr_region"] in dep_regions:
-                    continue
-                destinations = [copy["destinationVaultArn"] for copy in copies]  # raises if only known later
-                regions = [arn_region(arn) for arn in destinations]
-                if None in regions:
-                    report(
-                        f"{label(plan)}: rule {name} copies to {destinations}, not backup vault ARNs.",
-                        plan.urn,
-                    )
-                    continue
-                if config["dr_region"] not in regions:
-                    report(
-                        f"{label(plan)}: rule {name} copies to {regions}, not to the DR region {config['dr_region']}.",
-                        plan.urn,
-                    )
+    def check(plan: PolicyResource) -> None:
+        # Vaults the plan's rules depend on (the engine's property dependencies): their regions
+        # decide even when the destination ARN is only known after deployment.
+        dep_urns = {d.urn for d in plan.property_dependencies.get("rules", [])}
+        dep_regions = {region_of(v) for v in vaults if v.urn in dep_urns} - {None}
+        for position, rule in enumerate(as_list(plan.props.get("rules"))):
+            name = get_path(rule, "ruleName") or f"rules[{position}]"
+            copies = as_list(get_path(rule, "copyActions"))
+            if not copies:
+                report(f"{label(plan)}: rule {name} makes no cross-region copy.", plan.urn)
+                continue
+            if config["dr_region"] in dep_regions:
+                continue
+            destinations = [copy["destinationVaultArn"] for copy in copies]  # raises if only known later
+            regions = [arn_region(arn) for arn in destinations]
+            if None in regions:
+                report(
+                    f"{label(plan)}: rule {name} copies to {destinations}, not backup vault ARNs.",
+                    plan.urn,
+                )
+                continue
+            if config["dr_region"] not in regions:
+                report(
+                    f"{label(plan)}: rule {name} copies to {regions}, not to the DR region {config['dr_region']}.",
+                    plan.urn,
+                )
 
-        later.attempt(check)
-    later.finish()
+    each(index.of_type(PLAN), check)
 
 
 def _stateful(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -304,15 +298,12 @@ def _selected(resource: PolicyResource, selection: PolicyResource) -> bool:
 def stateful_selected(args: StackValidationArgs, report: ReportViolation, config: Mapping[str, Any]) -> None:
     index = StackIndex(args.resources)
     selections = index.of_type(SELECTION)
-    later = Deferred()
-    for resource in index.of_type(*config["stateful_types"]):
 
-        def check(resource: PolicyResource = resource) -> None:
-            if not any(_selected(resource, selection) for selection in selections):
-                report(f"{label(resource)} is not selected by any backup plan.", resource.urn)
+    def check(resource: PolicyResource) -> None:
+        if not any(_selected(resource, selection) for selection in selections):
+            report(f"{label(resource)} is not selected by any backup plan.", resource.urn)
 
-        later.attempt(check)
-    later.finish()
+    each(index.of_type(*config["stateful_types"]), check)
 
 
 # --- host backups: the servers' restic bucket is immutable against the servers --------------------
@@ -384,54 +375,49 @@ def host_bucket_object_lock(
     buckets = _host_backups(index, config)
     if not buckets:
         args.not_applicable("the stack has no host-backups bucket")
-    later = Deferred()
-    for bucket in buckets:
 
-        def check(bucket: PolicyResource = bucket) -> None:
-            if not truthy(bucket.props.get("objectLockEnabled")):
-                report(
-                    f"{label(bucket)} holds the servers' backups without objectLockEnabled: a compromised server can destroy them.",
-                    bucket.urn,
-                )
-                return
-            statuses = [
-                get_path(v.props, "versioningConfiguration", "status")
-                for v in covered(index, bucket, versionings, "bucket", bucket_identifiers)
-            ]
-            if "Enabled" not in statuses:
-                report(f"{label(bucket)} holds the servers' backups without versioning enabled.", bucket.urn)
-            found = covered(index, bucket, locks, "bucket", bucket_identifiers)
-            retentions = [get_path(lock.props, "rule", "defaultRetention") for lock in found]
-            retentions = [r for r in retentions if r is not None]
-            if not retentions:
-                report(f"{label(bucket)} has Object Lock but no default retention rule.", bucket.urn)
-                return
-            if environment_of(bucket, config) in config["compliance_mode_environments"] and not any(
-                r.get("mode") == "COMPLIANCE" for r in retentions
-            ):
-                modes = sorted(str(r.get("mode")) for r in retentions)
-                report(
-                    f"{label(bucket)}: default retention mode {modes} must be COMPLIANCE in this environment.",
-                    bucket.urn,
-                )
-            data_class = data_class_of(bucket, config)
-            if data_class not in floors:
-                report(
-                    f"{label(bucket)}: data class {data_class!r} has no retention floor in AWS.", bucket.urn
-                )
-                return
-            days = max(
-                int(r["days"]) if r.get("days") is not None else int(r.get("years") or 0) * 365
-                for r in retentions
+    def check(bucket: PolicyResource) -> None:
+        if not truthy(bucket.props.get("objectLockEnabled")):
+            report(
+                f"{label(bucket)} holds the servers' backups without objectLockEnabled: a compromised server can destroy them.",
+                bucket.urn,
             )
-            if days < int(floors[data_class]):
-                report(
-                    f"{label(bucket)}: default retention {number(days)} days is under the {data_class} floor of {floors[data_class]} days.",
-                    bucket.urn,
-                )
+            return
+        statuses = [
+            get_path(v.props, "versioningConfiguration", "status")
+            for v in covered(index, bucket, versionings, "bucket", bucket_identifiers)
+        ]
+        if "Enabled" not in statuses:
+            report(f"{label(bucket)} holds the servers' backups without versioning enabled.", bucket.urn)
+        found = covered(index, bucket, locks, "bucket", bucket_identifiers)
+        retentions = [get_path(lock.props, "rule", "defaultRetention") for lock in found]
+        retentions = [r for r in retentions if r is not None]
+        if not retentions:
+            report(f"{label(bucket)} has Object Lock but no default retention rule.", bucket.urn)
+            return
+        if environment_of(bucket, config) in config["compliance_mode_environments"] and not any(
+            r.get("mode") == "COMPLIANCE" for r in retentions
+        ):
+            modes = sorted(str(r.get("mode")) for r in retentions)
+            report(
+                f"{label(bucket)}: default retention mode {modes} must be COMPLIANCE in this environment.",
+                bucket.urn,
+            )
+        data_class = data_class_of(bucket, config)
+        if data_class not in floors:
+            report(f"{label(bucket)}: data class {data_class!r} has no retention floor in AWS.", bucket.urn)
+            return
+        days = max(
+            int(r["days"]) if r.get("days") is not None else int(r.get("years") or 0) * 365
+            for r in retentions
+        )
+        if days < int(floors[data_class]):
+            report(
+                f"{label(bucket)}: default retention {number(days)} days is under the {data_class} floor of {floors[data_class]} days.",
+                bucket.urn,
+            )
 
-        later.attempt(check)
-    later.finish()
+    each(buckets, check)
 
 
 # --- no version removal, by anyone's grant -----------------------------------------------------
@@ -525,35 +511,30 @@ def host_bucket_no_version_removal(
                 bucket.urn,
             )
     forbidden = [str(a) for a in config["forbidden_actions"]]
-    later = Deferred()
-    for resource in index.of_type(IAM_POLICY, *INLINE_POLICIES, BUCKET_POLICY, ROLE):
 
-        def check(resource: PolicyResource = resource) -> None:
-            for owner, what, document in _documents_of(resource):
-                if document is None:
-                    continue
-                identity = owner.resource_type != BUCKET_POLICY
-                for name in names:
-                    allows = [s for s in statements(document) if s.get("Effect") == "Allow"]
-                    for statement in allows:
-                        granted = [
-                            a for a in forbidden if _grants(statement, a) and _reaches(statement, name)
-                        ]
-                        if granted:
-                            report(
-                                f"{what}: statement {statement.get('Sid', '(no Sid)')} allows {', '.join(granted)} on s3://{name}: stored backups could be removed.",
-                                owner.urn,
-                            )
-                    if identity and any(_reaches(s, name, also_bucket=True) for s in allows):
-                        missing = [a for a in forbidden if not _denies_everywhere(document, name, a)]
-                        if missing:
-                            report(
-                                f"{what} grants access to s3://{name} without an explicit Deny of {', '.join(missing)} on all its objects.",
-                                owner.urn,
-                            )
+    def check(resource: PolicyResource) -> None:
+        for owner, what, document in _documents_of(resource):
+            if document is None:
+                continue
+            identity = owner.resource_type != BUCKET_POLICY
+            for name in names:
+                allows = [s for s in statements(document) if s.get("Effect") == "Allow"]
+                for statement in allows:
+                    granted = [a for a in forbidden if _grants(statement, a) and _reaches(statement, name)]
+                    if granted:
+                        report(
+                            f"{what}: statement {statement.get('Sid', '(no Sid)')} allows {', '.join(granted)} on s3://{name}: stored backups could be removed.",
+                            owner.urn,
+                        )
+                if identity and any(_reaches(s, name, also_bucket=True) for s in allows):
+                    missing = [a for a in forbidden if not _denies_everywhere(document, name, a)]
+                    if missing:
+                        report(
+                            f"{what} grants access to s3://{name} without an explicit Deny of {', '.join(missing)} on all its objects.",
+                            owner.urn,
+                        )
 
-        later.attempt(check)
-    later.finish()
+    each(index.of_type(IAM_POLICY, *INLINE_POLICIES, BUCKET_POLICY, ROLE), check)
 
 
 def _documents_of(resource: PolicyResource) -> Iterator[tuple[PolicyResource, str, Mapping[str, Any] | None]]:

@@ -25,9 +25,9 @@ from jamaa_policies.families import (
     INSTANCE_LIKE,
 )
 from jamaa_policies.framework import (
-    Deferred,
     StackIndex,
     as_list,
+    each,
     get_path,
     known_or_none,
     label,
@@ -306,27 +306,22 @@ def launch_template_in_stack(
 ) -> None:
     index = StackIndex(args.resources)
     templates = index.of_type(*TEMPLATES)
-    later = Deferred()
-    for resource in index.of_type(
-        EC2_INSTANCE, EC2_SPOT_INSTANCE, EC2_FLEET, EC2_SPOT_FLEET, AUTOSCALING_GROUP
-    ):
 
-        def check(resource: PolicyResource = resource) -> None:
-            for key, read in _template_references(resource):
-                deps = resource.property_dependencies.get(key) or []
-                if any(d.resource_type in TEMPLATES for d in deps):
-                    continue
-                named = read()  # raises when only known after deployment: cannot evaluate offline
-                linked = [
-                    t
-                    for t in templates
-                    if named is not None and str(named) in {str(i) for i in _template_identifiers(t)}
-                ]
-                if not linked:
-                    report(
-                        f"{label(resource)} starts instances from launch template {named!r}, which this stack does not define: its metadata, public-IP and encryption settings cannot be shown.",
-                        resource.urn,
-                    )
+    def check(resource: PolicyResource) -> None:
+        for key, read in _template_references(resource):
+            deps = resource.property_dependencies.get(key) or []
+            if any(d.resource_type in TEMPLATES for d in deps):
+                continue
+            named = read()  # raises when only known after deployment: cannot evaluate offline
+            linked = [
+                t
+                for t in templates
+                if named is not None and str(named) in {str(i) for i in _template_identifiers(t)}
+            ]
+            if not linked:
+                report(
+                    f"{label(resource)} starts instances from launch template {named!r}, which this stack does not define: its metadata, public-IP and encryption settings cannot be shown.",
+                    resource.urn,
+                )
 
-        later.attempt(check)
-    later.finish()
+    each(index.of_type(EC2_INSTANCE, EC2_SPOT_INSTANCE, EC2_FLEET, EC2_SPOT_FLEET, AUTOSCALING_GROUP), check)

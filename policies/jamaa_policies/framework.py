@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -37,6 +37,7 @@ from pulumi_policy.proxy import UnknownValueError
 if TYPE_CHECKING:
     from jamaa_policies.settings import Settings
 
+T = TypeVar("T")
 SEVERITIES = {s.value: s for s in Severity}
 FAMILIES = (
     "s3",
@@ -431,26 +432,23 @@ def covered(
     return found
 
 
-class Deferred:
-    """Lets a stack rule check every resource, then re-raise the first undecidable reference.
+def each(items: Iterable[T], check: Callable[[T], None], then: Callable[[], None] | None = None) -> None:
+    """Run `check` on every item (then `then`, if given), and only then re-raise the first reference
+    that could not be decided offline.
 
     Violations found meanwhile are already reported; the policy is then also marked as not fully
     evaluable offline (the engine turns the exception into a diagnostic).
     """
-
-    def __init__(self) -> None:
-        self.error: UnknownValueError | None = None
-
-    def attempt(self, check: Callable[[], None]) -> None:
+    undecided: UnknownValueError | None = None
+    for item in items:
         try:
-            check()
+            check(item)
         except UnknownValueError as error:
-            if self.error is None:
-                self.error = error
-
-    def finish(self) -> None:
-        if self.error is not None:
-            raise self.error
+            undecided = undecided or error
+    if then is not None:
+        then()
+    if undecided is not None:
+        raise undecided
 
 
 def label(resource: PolicyResource) -> str:

@@ -17,10 +17,10 @@ from jamaa_policies.addresses import (
 )
 from jamaa_policies.families import DEFAULT_SG, SECURITY_GROUP, SG_INGRESS_RULE, SG_RULE
 from jamaa_policies.framework import (
-    Deferred,
     StackIndex,
     as_list,
     covered,
+    each,
     get_path,
     known_or_none,
     label,
@@ -260,39 +260,38 @@ def sg_union_no_world_admin_ports(
             (_sg_inline(r), get_path(r, "fromPort"), get_path(r, "toPort"), get_path(r, "protocol"))
             for r in as_list(group.props.get("ingress"))
         ]
-    later = Deferred()
-    for rule in index.of_type(SG_RULE, SG_INGRESS_RULE):
 
-        def add(rule: PolicyResource = rule) -> None:
-            props = rule.props
-            if rule.resource_type == SG_RULE:
-                if props.get("type") != "ingress":
-                    return
-                entry = (_sg_inline(props), props.get("fromPort"), props.get("toPort"), props.get("protocol"))
-            else:
-                entry = (
-                    [props.get("cidrIpv4"), props.get("cidrIpv6")],
-                    props.get("fromPort"),
-                    props.get("toPort"),
-                    props.get("ipProtocol"),
-                )
-            linked = index.targets(rule, "securityGroupId", groups, _group_identifiers)
-            if linked:
-                keys = [g.urn for g in linked]
-            else:  # a group outside the stack: its rules of this stack, together
-                keys = [f"group {props['securityGroupId']}"]
-                names.setdefault(keys[0], keys[0])
-            for key in keys:
-                members.setdefault(key, []).append(entry)
-
-        later.attempt(add)
-    for key, rules in members.items():
-        for port, union in _union_by_port(rules, config):
-            report(
-                f"{names[key]}: its ingress rules together open port {port} from the internet ({union.describe()}).",
-                key if key.startswith("urn:") else None,
+    def add(rule: PolicyResource) -> None:
+        props = rule.props
+        if rule.resource_type == SG_RULE:
+            if props.get("type") != "ingress":
+                return
+            entry = (_sg_inline(props), props.get("fromPort"), props.get("toPort"), props.get("protocol"))
+        else:
+            entry = (
+                [props.get("cidrIpv4"), props.get("cidrIpv6")],
+                props.get("fromPort"),
+                props.get("toPort"),
+                props.get("ipProtocol"),
             )
-    later.finish()
+        linked = index.targets(rule, "securityGroupId", groups, _group_identifiers)
+        if linked:
+            keys = [g.urn for g in linked]
+        else:  # a group outside the stack: its rules of this stack, together
+            keys = [f"group {props['securityGroupId']}"]
+            names.setdefault(keys[0], keys[0])
+        for key in keys:
+            members.setdefault(key, []).append(entry)
+
+    def report_unions() -> None:
+        for key, rules in members.items():
+            for port, union in _union_by_port(rules, config):
+                report(
+                    f"{names[key]}: its ingress rules together open port {port} from the internet ({union.describe()}).",
+                    key if key.startswith("urn:") else None,
+                )
+
+    each(index.of_type(SG_RULE, SG_INGRESS_RULE), add, then=report_unions)
 
 
 @resource_policy(
@@ -415,18 +414,15 @@ def _vpc_identifiers(vpc: PolicyResource) -> Iterator[Any]:
 def vpc_flow_logs(args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
     index = StackIndex(args.resources)
     flow_logs = index.of_type(FLOW_LOG)
-    later = Deferred()
-    for vpc in index.of_type(VPC):
 
-        def check(vpc: PolicyResource = vpc) -> None:
-            logs = covered(index, vpc, flow_logs, "vpcId", _vpc_identifiers)
-            if not logs:
-                report(f"{label(vpc)} has no flow log.", vpc.urn)
-            elif not any(log.props.get("trafficType") == "ALL" for log in logs):
-                report(f"{label(vpc)}: no flow log captures ALL traffic.", vpc.urn)
+    def check(vpc: PolicyResource) -> None:
+        logs = covered(index, vpc, flow_logs, "vpcId", _vpc_identifiers)
+        if not logs:
+            report(f"{label(vpc)} has no flow log.", vpc.urn)
+        elif not any(log.props.get("trafficType") == "ALL" for log in logs):
+            report(f"{label(vpc)}: no flow log captures ALL traffic.", vpc.urn)
 
-        later.attempt(check)
-    later.finish()
+    each(index.of_type(VPC), check)
 
 
 @resource_policy(

@@ -10,10 +10,10 @@ from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArg
 
 from jamaa_policies.families import RDS_CLUSTER, RDS_CLUSTER_INSTANCE, RDS_INSTANCE
 from jamaa_policies.framework import (
-    Deferred,
     StackIndex,
     as_list,
     data_class_of,
+    each,
     environment_of,
     get_path,
     integer,
@@ -219,39 +219,33 @@ def instance_tls_parameter_group(
 ) -> None:
     index = StackIndex(args.resources)
     groups = index.of_type(PARAMETER_GROUP)
-    later = Deferred()
-    for instance in index.of_type(DB_INSTANCE):
 
-        def check(instance: PolicyResource = instance) -> None:
-            needed = _engine_tls(instance.props.get("engine"))
-            if needed is None:
-                return
-            if instance.props.get("parameterGroupName") is None:
-                report(
-                    f"{label(instance)} uses the default parameter group, which does not force TLS.",
-                    instance.urn,
-                )
-                return
-            linked = index.targets(instance, "parameterGroupName", groups, _group_identifiers)
-            if not linked:
-                report(
-                    f"{label(instance)} uses a parameter group outside this stack; TLS cannot be shown.",
-                    instance.urn,
-                )
-                return
-            name, value = needed
-            for group in linked:
-                values = {
-                    get_path(p, "name"): str(get_path(p, "value"))
-                    for p in as_list(group.props.get("parameters"))
-                }
-                if values.get(name) != value:
-                    report(
-                        f"{label(instance)}: its parameter group does not set {name}={value}.", instance.urn
-                    )
+    def check(instance: PolicyResource) -> None:
+        needed = _engine_tls(instance.props.get("engine"))
+        if needed is None:
+            return
+        if instance.props.get("parameterGroupName") is None:
+            report(
+                f"{label(instance)} uses the default parameter group, which does not force TLS.",
+                instance.urn,
+            )
+            return
+        linked = index.targets(instance, "parameterGroupName", groups, _group_identifiers)
+        if not linked:
+            report(
+                f"{label(instance)} uses a parameter group outside this stack; TLS cannot be shown.",
+                instance.urn,
+            )
+            return
+        name, value = needed
+        for group in linked:
+            values = {
+                get_path(p, "name"): str(get_path(p, "value")) for p in as_list(group.props.get("parameters"))
+            }
+            if values.get(name) != value:
+                report(f"{label(instance)}: its parameter group does not set {name}={value}.", instance.urn)
 
-        later.attempt(check)
-    later.finish()
+    each(index.of_type(DB_INSTANCE), check)
 
 
 @resource_policy(

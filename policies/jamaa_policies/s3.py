@@ -26,11 +26,11 @@ from jamaa_policies.families import (
     S3_VERSIONING,
 )
 from jamaa_policies.framework import (
-    Deferred,
     StackIndex,
     as_list,
     bucket_identifiers,
     covered,
+    each,
     environment_of,
     get_path,
     integer,
@@ -89,15 +89,12 @@ def bucket_public_access_block(
 ) -> None:
     index, buckets = _buckets(args)
     blocks = index.of_type(*S3_PUBLIC_ACCESS_BLOCKS)
-    later = Deferred()
-    for bucket in buckets:
 
-        def check(bucket: PolicyResource = bucket) -> None:
-            if not covered(index, bucket, blocks, "bucket", bucket_identifiers):
-                report(f"{label(bucket)} has no BucketPublicAccessBlock.", bucket.urn)
+    def check(bucket: PolicyResource) -> None:
+        if not covered(index, bucket, blocks, "bucket", bucket_identifiers):
+            report(f"{label(bucket)} has no BucketPublicAccessBlock.", bucket.urn)
 
-        later.attempt(check)
-    later.finish()
+    each(buckets, check)
 
 
 @resource_policy(
@@ -202,26 +199,19 @@ def _denies_insecure_transport(document: Mapping[str, Any]) -> bool:
 def tls_only_policy(args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
     index, buckets = _buckets(args)
     policies = index.of_type(*S3_POLICIES)
-    later = Deferred()
-    for bucket in buckets:
 
-        def check(bucket: PolicyResource = bucket) -> None:
-            attached = covered(index, bucket, policies, "bucket", bucket_identifiers)
-            documents = [policy_document(p.props["policy"]) for p in attached]
-            if bucket.props.get("policy") is not None:  # the bucket's own (deprecated) policy input
-                documents.append(policy_document(bucket.props["policy"]))
-            if not documents:
-                report(
-                    f"{label(bucket)} has no bucket policy, so plain HTTP requests are allowed.", bucket.urn
-                )
-                return
-            if not any(d is not None and _denies_insecure_transport(d) for d in documents):
-                report(
-                    f"{label(bucket)}: its bucket policy does not deny aws:SecureTransport=false.", bucket.urn
-                )
+    def check(bucket: PolicyResource) -> None:
+        attached = covered(index, bucket, policies, "bucket", bucket_identifiers)
+        documents = [policy_document(p.props["policy"]) for p in attached]
+        if bucket.props.get("policy") is not None:  # the bucket's own (deprecated) policy input
+            documents.append(policy_document(bucket.props["policy"]))
+        if not documents:
+            report(f"{label(bucket)} has no bucket policy, so plain HTTP requests are allowed.", bucket.urn)
+            return
+        if not any(d is not None and _denies_insecure_transport(d) for d in documents):
+            report(f"{label(bucket)}: its bucket policy does not deny aws:SecureTransport=false.", bucket.urn)
 
-        later.attempt(check)
-    later.finish()
+    each(buckets, check)
 
 
 # --- encryption --------------------------------------------------------------------------------
@@ -262,15 +252,12 @@ def encryption_configuration(
 def _log_targets(index: StackIndex, buckets: list[PolicyResource]) -> set[str]:
     """URNs of the buckets that receive server access logs (raises if that cannot be decided)."""
     targets: set[str] = set()
-    later = Deferred()
-    for logging in index.of_type(*LOGGING):
 
-        def mark(logging: PolicyResource = logging) -> None:
-            for bucket in index.targets(logging, "targetBucket", buckets, bucket_identifiers):
-                targets.add(bucket.urn)
+    def mark(logging: PolicyResource) -> None:
+        for bucket in index.targets(logging, "targetBucket", buckets, bucket_identifiers):
+            targets.add(bucket.urn)
 
-        later.attempt(mark)
-    later.finish()
+    each(index.of_type(*LOGGING), mark)
     return targets
 
 
@@ -288,23 +275,18 @@ def bucket_encryption_kms(
     index, buckets = _buckets(args)
     configs = index.of_type(*SSE)
     log_targets = _log_targets(index, buckets)
-    later = Deferred()
-    for bucket in buckets:
 
-        def check(bucket: PolicyResource = bucket) -> None:
-            found = covered(index, bucket, configs, "bucket", bucket_identifiers)
-            if not found:
-                report(f"{label(bucket)} has no default encryption configuration.", bucket.urn)
-                return
-            algorithms = [d.get("sseAlgorithm") for c in found for d in _sse_rules(c.props) if d is not None]
-            accepted = (*KMS_ALGORITHMS, "AES256") if bucket.urn in log_targets else KMS_ALGORITHMS
-            if not any(a in accepted for a in algorithms):
-                report(
-                    f"{label(bucket)} is encrypted with {algorithms or 'nothing'}, not SSE-KMS.", bucket.urn
-                )
+    def check(bucket: PolicyResource) -> None:
+        found = covered(index, bucket, configs, "bucket", bucket_identifiers)
+        if not found:
+            report(f"{label(bucket)} has no default encryption configuration.", bucket.urn)
+            return
+        algorithms = [d.get("sseAlgorithm") for c in found for d in _sse_rules(c.props) if d is not None]
+        accepted = (*KMS_ALGORITHMS, "AES256") if bucket.urn in log_targets else KMS_ALGORITHMS
+        if not any(a in accepted for a in algorithms):
+            report(f"{label(bucket)} is encrypted with {algorithms or 'nothing'}, not SSE-KMS.", bucket.urn)
 
-        later.attempt(check)
-    later.finish()
+    each(buckets, check)
 
 
 # --- versioning --------------------------------------------------------------------------------
@@ -338,17 +320,14 @@ def versioning_enabled(
 def bucket_versioning(args: StackValidationArgs, report: ReportViolation, _config: Mapping[str, Any]) -> None:
     index, buckets = _buckets(args)
     versionings = index.of_type(*VERSIONING)
-    later = Deferred()
-    for bucket in buckets:
 
-        def check(bucket: PolicyResource = bucket) -> None:
-            found = covered(index, bucket, versionings, "bucket", bucket_identifiers)
-            statuses = [get_path(v.props, "versioningConfiguration", "status") for v in found]
-            if "Enabled" not in statuses:
-                report(f"{label(bucket)} does not have versioning enabled.", bucket.urn)
+    def check(bucket: PolicyResource) -> None:
+        found = covered(index, bucket, versionings, "bucket", bucket_identifiers)
+        statuses = [get_path(v.props, "versioningConfiguration", "status") for v in found]
+        if "Enabled" not in statuses:
+            report(f"{label(bucket)} does not have versioning enabled.", bucket.urn)
 
-        later.attempt(check)
-    later.finish()
+    each(buckets, check)
 
 
 # --- Object Lock -------------------------------------------------------------------------------
@@ -398,42 +377,34 @@ def object_lock_archive_logs(
     index, buckets = _buckets(args)
     locks = index.of_type(*OBJECT_LOCK)
     trail_buckets: set[str] = set()
-    later = Deferred()
-    for trail in index.of_type(TRAIL):
 
-        def mark(trail: PolicyResource = trail) -> None:
-            for bucket in index.targets(trail, "s3BucketName", buckets, bucket_identifiers):
-                trail_buckets.add(bucket.urn)
+    def mark(trail: PolicyResource) -> None:
+        for bucket in index.targets(trail, "s3BucketName", buckets, bucket_identifiers):
+            trail_buckets.add(bucket.urn)
 
-        later.attempt(mark)
-    later.finish()  # which buckets are CloudTrail targets must be known before judging any
-    for bucket in buckets:
-        if not _needs_lock(bucket, trail_buckets, config):
-            continue
+    each(index.of_type(TRAIL), mark)
 
-        def check(bucket: PolicyResource = bucket) -> None:
-            if not truthy(bucket.props.get("objectLockEnabled")):
+    # which buckets are CloudTrail targets must be known before judging any
+    def check(bucket: PolicyResource) -> None:
+        if not truthy(bucket.props.get("objectLockEnabled")):
+            report(f"{label(bucket)} is an archive/audit-log bucket without objectLockEnabled.", bucket.urn)
+            return
+        found = covered(index, bucket, locks, "bucket", bucket_identifiers)
+        retentions = [get_path(lock.props, "rule", "defaultRetention") for lock in found]
+        retentions = [r for r in retentions if r is not None]
+        if not retentions:
+            report(f"{label(bucket)} has Object Lock but no default retention rule.", bucket.urn)
+            return
+        if environment_of(bucket, config) in config["compliance_mode_environments"]:
+            modes = {r.get("mode") for r in retentions}
+            if "COMPLIANCE" not in modes:
                 report(
-                    f"{label(bucket)} is an archive/audit-log bucket without objectLockEnabled.", bucket.urn
+                    f"{label(bucket)}: default retention mode {sorted(map(str, modes))} "
+                    "must be COMPLIANCE in this environment.",
+                    bucket.urn,
                 )
-                return
-            found = covered(index, bucket, locks, "bucket", bucket_identifiers)
-            retentions = [get_path(lock.props, "rule", "defaultRetention") for lock in found]
-            retentions = [r for r in retentions if r is not None]
-            if not retentions:
-                report(f"{label(bucket)} has Object Lock but no default retention rule.", bucket.urn)
-                return
-            if environment_of(bucket, config) in config["compliance_mode_environments"]:
-                modes = {r.get("mode") for r in retentions}
-                if "COMPLIANCE" not in modes:
-                    report(
-                        f"{label(bucket)}: default retention mode {sorted(map(str, modes))} "
-                        "must be COMPLIANCE in this environment.",
-                        bucket.urn,
-                    )
 
-        later.attempt(check)
-    later.finish()
+    each([b for b in buckets if _needs_lock(b, trail_buckets, config)], check)
 
 
 @resource_policy(
@@ -483,14 +454,9 @@ def access_logging(args: StackValidationArgs, report: ReportViolation, _config: 
     index, buckets = _buckets(args)
     loggings = index.of_type(*LOGGING)
     log_targets = _log_targets(index, buckets)  # exempt: a log bucket does not log into itself
-    later = Deferred()
-    for bucket in buckets:
-        if bucket.urn in log_targets:
-            continue
 
-        def check(bucket: PolicyResource = bucket) -> None:
-            if not covered(index, bucket, loggings, "bucket", bucket_identifiers):
-                report(f"{label(bucket)} has no server access logging.", bucket.urn)
+    def check(bucket: PolicyResource) -> None:
+        if not covered(index, bucket, loggings, "bucket", bucket_identifiers):
+            report(f"{label(bucket)} has no server access logging.", bucket.urn)
 
-        later.attempt(check)
-    later.finish()
+    each([b for b in buckets if b.urn not in log_targets], check)

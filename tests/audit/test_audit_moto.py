@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from jamaa.audit.checks import CONTROLS, endpoint_client
 from jamaa.catalogue import load_catalogue
 from jamaa.cli import app
+from jamaa.results import Status
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-south-2"
@@ -169,7 +170,7 @@ def _by_check(document: Any) -> dict[str, list[dict[str, str]]]:
 def test_compliant_account_passes(endpoint: str, accounts: dict[str, dict[str, str]]) -> None:
     code, document = _audit(endpoint, accounts["good"])
     checks = _by_check(document)
-    failed = [f for f in document["findings"] if f["status"] == "fail"]
+    failed = [f for f in document["findings"] if f["status"] == Status.FAIL]
     assert failed == [], failed
     assert code == 0
     for check in (
@@ -183,7 +184,7 @@ def test_compliant_account_passes(endpoint: str, accounts: dict[str, dict[str, s
         "guardduty-enabled",
         "ebs-default-encryption",
     ):
-        assert checks[check] and all(f["status"] == "pass" for f in checks[check]), check
+        assert checks[check] and all(f["status"] == Status.PASS for f in checks[check]), check
     assert {f["resource"] for f in checks["backup-plan-retention"]} == {
         f"ma-07-prod-{c}/daily" for c in PROD_RETENTION
     }
@@ -197,9 +198,9 @@ def test_unimplemented_apis_are_cannot_check_not_pass(
     """moto's server does not implement ListProtectedResources: said so, never counted as passed."""
     _, document = _audit(endpoint, accounts["good"])
     points = _by_check(document)["backup-recovery-points"]
-    assert [p["status"] for p in points] == ["cannot-check"]
+    assert [p["status"] for p in points] == [Status.CANNOT_EVALUATE]
     assert "ListProtectedResources" in points[0]["detail"]
-    assert document["summary"]["cannot-check"] == 1
+    assert document["summary"][Status.CANNOT_EVALUATE] == 1
 
 
 def test_noncompliant_account_reports_each_invariant(
@@ -207,7 +208,7 @@ def test_noncompliant_account_reports_each_invariant(
 ) -> None:
     code, document = _audit(endpoint, accounts["bad"])
     assert code == 1
-    failures = {(f["check"], f["resource"]) for f in document["findings"] if f["status"] == "fail"}
+    failures = {(f["check"], f["resource"]) for f in document["findings"] if f["status"] == Status.FAIL}
     assert ("backup-vault-locked", "unlocked") in failures
     assert ("backup-plan-retention", "ma-07-prod-personal/daily") in failures
     assert ("backup-plan-retention", "public") in failures
@@ -217,7 +218,7 @@ def test_noncompliant_account_reports_each_invariant(
     assert any(check == "cloudtrail-logging" for check, _ in failures)
     assert any(check == "cloudtrail-log-validation" for check, _ in failures)
     flow = [f for f in document["findings"] if f["check"] == "vpc-flow-logs"]
-    assert len(flow) == 2 and all(f["status"] == "fail" for f in flow)
+    assert len(flow) == 2 and all(f["status"] == Status.FAIL for f in flow)
     assert any("only REJECT" in f["detail"] for f in flow)
     assert ("guardduty-enabled", "*") in failures
     assert ("ebs-default-encryption", BAD) in failures

@@ -3,7 +3,7 @@ environments/organization.yaml (the same guardrail documents the `org` stack dec
 compliant, then broken one way per check.
 
 moto 5.2.5 lacks Security Hub's ListOrganizationAdminAccounts and GetEnabledStandards, and IAM
-Access Analyzer entirely: those findings must read cannot-check, never pass."""
+Access Analyzer entirely: those findings must read cannot-evaluate, never pass."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from jamaa.catalogue import load_catalogue
 from jamaa.cli import app
 from jamaa.config import Environments, load_environments
 from jamaa.landingzone import DELEGATED, guardrails
+from jamaa.results import Status
 
 REPO = Path(__file__).resolve().parents[2]
 HOME = "eu-south-2"
@@ -166,28 +167,28 @@ def test_the_organization_as_deployed_passes(
     endpoint: str, organization: dict[str, str], envs: Environments
 ) -> None:
     code, document = _audit(endpoint)
-    failed = [f for f in document["findings"] if f["status"] == "fail"]
+    failed = [f for f in document["findings"] if f["status"] == Status.FAIL]
     assert failed == [] and code == 0, failed
     checks = _checks(document)
     org = envs.organization
     assert org is not None
     assert len(checks["org-account-placement"]) == len(org.accounts)
-    assert all(f["status"] == "pass" for f in checks["org-account-placement"])
+    assert all(f["status"] == Status.PASS for f in checks["org-account-placement"])
     for guardrail in guardrails(envs, org):
         (scp,) = checks[f"scp-{guardrail.key}"]
-        assert scp["status"] == "pass" and scp["control"] == guardrail.control
+        assert scp["status"] == Status.PASS and scp["control"] == guardrail.control
     regions = envs.national.hosting.allowed_regions
     for check in ("guardduty-enabled", "config-recording"):
         assert len(checks[check]) == (len(org.accounts) + 1) * len(regions)  # + the management account
-        assert all(f["status"] == "pass" for f in checks[check]), check
+        assert all(f["status"] == Status.PASS for f in checks[check]), check
     # What moto cannot answer is said so, never passed.
-    assert {f["status"] for f in checks["securityhub-cis"]} == {"cannot-check"}
+    assert {f["status"] for f in checks["securityhub-cis"]} == {Status.CANNOT_EVALUATE}
     assert all("GetEnabledStandards" in f["detail"] for f in checks["securityhub-cis"])
     admins = {f["resource"]: f["status"] for f in checks["delegated-administrators"]}
     for region in regions:
-        assert admins[f"guardduty administrator ({region})"] == "pass"
-        assert admins[f"securityhub administrator ({region})"] == "cannot-check"
-    assert admins["cloudtrail.amazonaws.com → jamaa-log-archive"] == "pass"
+        assert admins[f"guardduty administrator ({region})"] == Status.PASS
+        assert admins[f"securityhub administrator ({region})"] == Status.CANNOT_EVALUATE
+    assert admins["cloudtrail.amazonaws.com → jamaa-log-archive"] == Status.PASS
 
 
 def test_every_control_is_in_the_catalogue() -> None:
@@ -235,7 +236,7 @@ def test_breaking_the_organization_fails_named_checks(
 
     code, document = _audit(endpoint)
     assert code == 1
-    failed = {(f["check"], f["resource"]): f for f in document["findings"] if f["status"] == "fail"}
+    failed = {(f["check"], f["resource"]): f for f in document["findings"] if f["status"] == Status.FAIL}
     assert failed[("org-account-placement", moved.name)]["detail"] == "in sandbox, expected OU regions/prod"
     assert failed[("scp-region-guard", "jamaa-region-guard")]["detail"] == "not attached to root"
     assert failed[("scp-region-guard", "jamaa-region-guard")]["control"] == "CLD-ORG-001"

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from jamaa.cli import app
 from jamaa.drill.results import DrillResults, collect, drill_section, duration, results_path, size
 from jamaa.errors import ConfigError
-from jamaa.report.model import SECTION_PROVIDERS
+from jamaa.report.sections import SECTIONS
+from jamaa.results import Status
 
 HOST_OK = {
     "host": "srv-01",
@@ -48,16 +49,16 @@ def _write(repo: Path, hosts: list[dict[str, object]]) -> Path:
 
 
 def test_section_is_registered_and_missing_until_a_drill_ran(tmp_path: Path) -> None:
-    assert drill_section in SECTION_PROVIDERS
+    assert drill_section in SECTIONS
     section = drill_section("lab", tmp_path)
-    assert section is not None and section.status == "missing"
+    assert section is not None and section.status == Status.NOT_VERIFIED
     assert "jamaa drill --env lab" in section.intro
 
 
 def test_section_shows_rpo_rto_per_host_and_fails_on_any_difference(tmp_path: Path) -> None:
     _write(tmp_path, [HOST_OK, HOST_BAD])
     section = drill_section("lab", tmp_path)
-    assert section is not None and section.status == "failed"
+    assert section is not None and section.status == Status.FAIL
     rows = {row[0]: row for row in section.rows}
     assert rows["srv-01"][2:4] == ["9.7 s", "3.6 s"]
     assert rows["srv-01"][5] == "commune_c0410101 (20000)" and rows["srv-01"][-1] == "identical"
@@ -71,7 +72,7 @@ def test_all_identical_is_ok(tmp_path: Path) -> None:
     path = _write(tmp_path, [HOST_OK])
     results = DrillResults.read(path)
     assert results.ok and results.summary() == {"hosts": 1, "passed": 1, "rpo_max_s": 9.7, "rto_max_s": 3.642}
-    assert drill_section("lab", tmp_path).status == "ok"  # type: ignore[union-attr]
+    assert drill_section("lab", tmp_path).status == Status.PASS  # type: ignore[union-attr]
 
 
 def test_an_unreadable_host_result_is_a_failed_host(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from jamaa.catalogue import load_catalogue
 from jamaa.drift.hosts import findings_of, parse_events
 from jamaa.drift.model import NO_CONTROL, DriftRun, Finding, TargetResult, control_ids
 from jamaa.drift.section import drift_section
+from jamaa.results import Status
 
 REPO = Path(__file__).resolve().parents[2]
 PREVIEWS = Path(__file__).parent / "previews"
@@ -199,7 +200,11 @@ def test_a_real_check_run_against_a_host_that_does_not_answer_reports_it_unreach
 def test_the_report_section_shows_when_drift_ran_and_what_drifted(tmp_path: Path) -> None:
     assert drift_section("prod", tmp_path) is not None
     missing = drift_section("prod", tmp_path)
-    assert missing is not None and missing.status == "missing" and "jamaa drift --env prod" in missing.intro
+    assert (
+        missing is not None
+        and missing.status == Status.NOT_VERIFIED
+        and "jamaa drift --env prod" in missing.intro
+    )
     run = DriftRun(kind="hosts", environment="prod", ran_at="2026-12-03T08:00:00+00:00")
     run.targets = [
         TargetResult(
@@ -211,7 +216,7 @@ def test_the_report_section_shows_when_drift_ran_and_what_drifted(tmp_path: Path
     ]
     run.write(tmp_path / "out" / "drift" / "prod" / "hosts.json")
     section = drift_section("prod", tmp_path)
-    assert section is not None and section.status == "failed"
+    assert section is not None and section.status == Status.FAIL
     assert "hosts: last run 2026-12-03T08:00:00+00:00 (2 checked, 1 drifted, 1 not checked)" in section.intro
     assert section.rows[0][:5] == ["2026-12-03T08:00:00+00:00", "hosts", "srv-01", "drift", "HOST-SSH-006"]
     assert section.rows[1][2:4] == ["srv-02", "unreachable"]

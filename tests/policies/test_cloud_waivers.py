@@ -14,6 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from jamaa.policy.cli import policy_app
+from jamaa.results import Status
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -90,7 +91,7 @@ def test_without_a_waiver_the_violation_blocks(setup: tuple[Path, Path, Path]) -
     code, out, _ = check(program, envs, config, "-f", "json")
     assert code == 1
     [finding] = json.loads(out)["violations"]
-    assert finding["status"] == "violation" and finding["blocking"] and finding["waiver"] is None
+    assert finding["status"] == Status.FAIL and finding["blocking"] and finding["waiver"] is None
 
 
 @pytest.mark.parametrize(
@@ -111,7 +112,7 @@ def test_a_cloud_waiver_turns_the_violation_into_waived(
     assert code == 0
     report = json.loads(out)
     [finding] = report["violations"]
-    assert finding["status"] == "waived" and not finding["blocking"]
+    assert finding["status"] == Status.WAIVED and not finding["blocking"]
     assert finding["waiver"] == {
         "control": "CLD-NET-004",
         "scope": f"{scope['kind']}:{scope['value']}",
@@ -121,7 +122,7 @@ def test_a_cloud_waiver_turns_the_violation_into_waived(
         "ticket": "DGCT-4242",
     }
     assert report["summary"]["waived"] == 1 and report["summary"]["violations"] == 0
-    assert {p["name"]: p["status"] for p in report["policies"]}["vpc-flow-logs"] == "waived"
+    assert {p["name"]: p["status"] for p in report["policies"]}["vpc-flow-logs"] == Status.WAIVED
 
 
 def test_waived_in_sarif_junit_and_text(setup: tuple[Path, Path, Path], tmp_path: Path) -> None:
@@ -130,7 +131,7 @@ def test_waived_in_sarif_junit_and_text(setup: tuple[Path, Path, Path], tmp_path
     code, out, _ = check(program, envs, config, "-f", "sarif")
     assert code == 0
     [result] = json.loads(out)["runs"][0]["results"]
-    assert result["level"] == "note" and result["properties"]["status"] == "waived"
+    assert result["level"] == "note" and result["properties"]["status"] == Status.WAIVED
     assert (
         result["suppressions"][0]["kind"] == "external"
         and "DGCT-4242" in result["suppressions"][0]["justification"]
@@ -158,7 +159,7 @@ def test_a_waiver_for_another_resource_or_stack_does_not_apply(setup: tuple[Path
         waiver({"kind": "stack", "value": "ma-07-prod"}),
     )
     code, out, _ = check(program, envs, config, "-f", "json")
-    assert code == 1 and json.loads(out)["violations"][0]["status"] == "violation"
+    assert code == 1 and json.loads(out)["violations"][0]["status"] == Status.FAIL
 
 
 def test_expired_or_misplaced_cloud_waivers_are_refused(setup: tuple[Path, Path, Path]) -> None:
@@ -198,25 +199,15 @@ def test_a_weakened_mandatory_policy_is_a_deviation(setup: tuple[Path, Path, Pat
     assert "deviation: vpc-flow-logs is advisory by the policy-pack config (default: mandatory)" in out
 
 
-def test_the_report_reads_waived_policies_and_deviations() -> None:
-    from jamaa.report.sources import policy_deviations_from, policy_results_from
+def test_the_report_reads_waived_policies_and_deviations(setup: tuple[Path, Path, Path]) -> None:
+    from jamaa.report.sources import policy_evidence
 
-    data = {
-        "policies": [
-            {
-                "name": "vpc-flow-logs",
-                "controls": ["CLD-NET-004"],
-                "enforcement": "mandatory",
-                "status": "waived",
-            }
-        ],
-        "violations": [
-            {"policy": "vpc-flow-logs", "urn": "urn:x", "message": "no flow log", "status": "waived"}
-        ],
-        "deviations": [{"policy": "rds-multi-az", "default": "mandatory", "configured": "disabled"}],
-    }
-    [result] = policy_results_from("ma-07-prod", data)["CLD-NET-004"]
-    assert result.status == "waived" and result.violations == ["urn:x: no flow log"]
-    assert policy_deviations_from("ma-07-prod", data) == [
-        "ma-07-prod: rds-multi-az is disabled (default mandatory)"
-    ]
+    program, envs, config = setup
+    write_waivers(envs, waiver({"kind": "stack", "value": "legacy-prod"}))
+    config.write_text(json.dumps({**ONLY_FLOW_LOGS, "rds-multi-az": "disabled"}))
+    evidence = policy_evidence(["legacy-prod"], config, repo=program, environments=envs)
+    assert evidence.stacks == ["legacy-prod"] and not evidence.errors
+    [result] = [r for r in evidence.results if r.control == "CLD-NET-004"]
+    assert result.status == Status.WAIVED and result.check == "vpc-flow-logs"
+    assert len(result.detail) == 1 and result.detail[0].startswith("urn:pulumi:legacy-prod::legacy::")
+    assert "legacy-prod: rds-multi-az is disabled (default mandatory)" in evidence.deviations

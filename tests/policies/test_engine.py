@@ -12,6 +12,7 @@ from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
 from jamaa.errors import ConfigError
 from jamaa.policy import Pack, evaluate, resolve_config
+from jamaa.results import Status
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
@@ -27,7 +28,7 @@ def test_unknown_reference_is_reported_not_passed(run_policy: Run) -> None:
     assert not report.violations
     [finding] = report.unknowns
     assert finding.message.startswith("cannot evaluate offline: string value at .bucket")
-    assert finding.to_json()["status"] == "cannot evaluate offline"
+    assert finding.to_json()["status"] == Status.CANNOT_EVALUATE
     assert report.exit_code == 0
 
 

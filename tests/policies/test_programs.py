@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from jamaa.plan import known_stacks
 from jamaa.policy.cli import policy_app
+from jamaa.results import Status
 
 PROGRAMS = Path(__file__).parent / "programs"
 REPO = Path(__file__).resolve().parents[2]
@@ -50,22 +51,22 @@ def test_broken_program_fails_with_expected_policies(program: str) -> None:
     mandatory = {
         f["policy"]
         for f in report["violations"]
-        if f["status"] == "violation" and f["enforcement"] == "mandatory"
+        if f["status"] == Status.FAIL and f["enforcement"] == "mandatory"
     }
     assert BROKEN[program] <= mandatory, mandatory
     assert report["passed"] is False
     for finding in report["violations"]:
         assert finding["controls"] and finding["remediation"]
     statuses = {p["name"]: p["status"] for p in report["policies"]}
-    assert all(statuses[name] == "failed" for name in BROKEN[program])
+    assert all(statuses[name] == Status.FAIL for name in BROKEN[program])
     assert set(statuses.values()) <= {
-        "passed",
-        "failed",
-        "cannot evaluate offline",
-        "not applicable",
-        "disabled",
+        Status.PASS,
+        Status.FAIL,
+        Status.CANNOT_EVALUATE,
+        Status.NOT_APPLICABLE,
+        Status.DISABLED,
     }
-    assert "passed" in statuses.values()
+    assert Status.PASS in statuses.values()
 
 
 def test_text_report_names_policy_resource_message_and_controls() -> None:
@@ -118,7 +119,7 @@ def test_advisory_config_turns_a_failure_into_a_pass(tmp_path: Path) -> None:
     assert {f["enforcement"] for f in findings if f["policy"] == "vpc-flow-logs"} == {"advisory"}
     assert not [f for f in findings if f["policy"] == "guardduty-enabled"]
     statuses = {p["name"]: p["status"] for p in json.loads(out)["policies"]}
-    assert statuses["guardduty-enabled"] == "disabled" and statuses["vpc-flow-logs"] == "failed"
+    assert statuses["guardduty-enabled"] == Status.DISABLED and statuses["vpc-flow-logs"] == Status.FAIL
 
 
 def test_bad_config_is_refused_with_its_field(tmp_path: Path) -> None:
@@ -173,7 +174,7 @@ def test_the_program_cannot_switch_the_rules_off() -> None:
     assert code == 1 and report["passed"] is False
     assert len(report["policies"]) > 45
     assert any(
-        f["policy"] == "sg-ingress-rule-no-world-admin-ports" and f["status"] == "violation"
+        f["policy"] == "sg-ingress-rule-no-world-admin-ports" and f["status"] == Status.FAIL
         for f in report["violations"]
     )
 
@@ -211,7 +212,7 @@ def test_strict_fails_a_mandatory_policy_that_cannot_be_evaluated(tmp_path: Path
     report = json.loads(out)
     assert code == 0 and report["passed"] and not report["strict"]
     [finding] = report["violations"]
-    assert finding["status"] == "cannot evaluate offline" and finding["blocking"] is False
+    assert finding["status"] == Status.CANNOT_EVALUATE and finding["blocking"] is False
     code, out, _ = check("--program", str(tmp_path), "--config", str(config), "-f", "json", "--strict")
     report = json.loads(out)
     assert code == 1 and not report["passed"] and report["strict"]

@@ -17,8 +17,8 @@ from jamaa.cli import app
 from jamaa.report.cli import make_report
 from jamaa.report.model import Source, build_report
 from jamaa.report.render import render_html, write_report
-from jamaa.report.sources import policy_results_from
-from jamaa.verify.results import CheckResult, Reference, RunResults, Status
+from jamaa.results import Result, Status
+from jamaa.verify.results import CheckResult, Reference, RunResults
 from jamaa.waivers import load_waivers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,83 +104,110 @@ def test_summary_aggregates_controls_and_hosts(world: dict[str, Path]) -> None:
         "demo", world["envs"], world["results"], policy=False, catalogue_root=world["controls"]
     )
     assert report.summary.controls == {
-        "passed": 1,  # HOST-SSH-001
-        "failed": 1,  # HOST-SSH-002 fails on srv-02
-        "waived": 1,  # HOST-LOG-001
-        "not-applicable": 1,  # HOST-SYS-001 on containers only
-        "not-verified": 2,  # cloud controls without policy results
+        Status.PASS: 1,  # HOST-SSH-001
+        Status.FAIL: 1,  # HOST-SSH-002 fails on srv-02
+        Status.WAIVED: 1,  # HOST-LOG-001
+        Status.NOT_APPLICABLE: 1,  # HOST-SYS-001 on containers only
+        Status.NOT_VERIFIED: 2,  # cloud controls without policy results
     }
-    assert report.summary.by_severity["critical"]["failed"] == 1
+    assert report.summary.by_severity["critical"][Status.FAIL] == 1
     assert report.summary.by_host["srv-02"] == {
-        "pass": 1,
-        "fail": 1,
-        "waived": 1,
-        "not-applicable": 1,
-        "error": 0,
+        Status.PASS: 1,
+        Status.FAIL: 1,
+        Status.WAIVED: 1,
+        Status.NOT_APPLICABLE: 1,
+        Status.ERROR: 0,
     }
     assert report.waivers[0].owner == "DSI Région Marrakech-Safi"
     assert report.waivers[0].days_left == 40
 
 
-def test_policy_results_feed_cloud_controls(world: dict[str, Path]) -> None:
+def test_policy_and_audit_results_feed_cloud_controls(world: dict[str, Path]) -> None:
     catalogue = load_catalogue(world["controls"])
     results = RunResults.read(world["results"])
-    output = {
-        "policies": [
-            {
-                "name": "s3-encryption",
-                "controls": ["CLD-S3-001"],
-                "enforcement": "mandatory",
-                "status": "passed",
-            },
-            {
-                "name": "s3-versioning",
-                "controls": ["CLD-S3-002"],
-                "enforcement": "advisory",
-                "status": "failed",
-            },
-        ],
-        "violations": [
-            {
-                "policy": "s3-versioning",
-                "urn": "urn:pulumi:lab::jamaa::aws:s3/bucket:Bucket::docs",
-                "message": "versioning disabled",
-            }
-        ],
-    }
-    found = policy_results_from("lab", output)
-    assert [r.status for r in found["CLD-S3-001"]] == ["pass"]
-    assert found["CLD-S3-002"][0].violations == [
-        "urn:pulumi:lab::jamaa::aws:s3/bucket:Bucket::docs: versioning disabled"
+    urn = "urn:pulumi:lab::jamaa::aws:s3/bucket:Bucket::docs"
+    policy = [
+        Result(
+            source="policy", control="CLD-S3-001", target="lab", check="s3-encryption", status=Status.PASS
+        ),
+        Result(
+            source="policy",
+            control="CLD-S3-002",
+            target="lab",
+            check="s3-versioning",
+            status=Status.FAIL,
+            enforcement="advisory",
+            detail=[f"{urn}: versioning disabled"],
+        ),
     ]
     waivers = load_waivers(world["envs"] / "demo", catalogue.controls)
-    report = build_report("demo", catalogue, results, found, waivers, Source(), REPO)
+    report = build_report("demo", catalogue, results, policy, waivers, Source(), REPO, sections=())
     overall = {c.id: c.overall for c in report.controls}
-    assert overall["CLD-S3-001"] == "passed"
-    assert overall["CLD-S3-002"] == "failed"
+    assert overall["CLD-S3-001"] == Status.PASS
+    assert overall["CLD-S3-002"] == Status.FAIL
+    # the audit of the live account is the third source: a failed invariant fails the control
+    audit = [
+        Result(
+            source="audit",
+            control="CLD-S3-001",
+            target="eu-south-2: docs",
+            check="s3-bucket-public-access-block",
+            status=Status.FAIL,
+            message="off: BlockPublicAcls",
+        )
+    ]
+    report = build_report(
+        "demo", catalogue, results, policy, waivers, Source(), REPO, audit_results=audit, sections=()
+    )
+    row = {c.id: c for c in report.controls}["CLD-S3-001"]
+    assert row.overall == Status.FAIL and row.audit_results == audit
+    assert "s3-bucket-public-access-block" in render_html(report)
 
 
-def test_bad_policy_output_is_named() -> None:
+def test_the_audit_files_of_the_environment_are_read(tmp_path: Path) -> None:
+    from jamaa.audit.checks import AuditDocument, Finding
     from jamaa.errors import ConfigError
+    from jamaa.report.sources import audit_evidence
 
-    with pytest.raises(ConfigError, match=r"stack lab: policy check output: policies: expected a list"):
-        policy_results_from("lab", {"violations": []})
-    with pytest.raises(
-        ConfigError, match=r"stack lab: policy check output: policies.0.status: unknown 'maybe'"
-    ):
-        policy_results_from("lab", {"policies": [{"name": "x", "controls": [], "status": "maybe"}]})
+    folder = tmp_path / "out" / "audit" / "prod"
+    folder.mkdir(parents=True)
+    finding = Finding(
+        check="guardduty-enabled",
+        control="CLD-DET-001",
+        status=Status.CANNOT_EVALUATE,
+        resource="*",
+        detail="404",
+    )
+    document = AuditDocument.of("eu-south-2", "prod", None, [finding])
+    (folder / "eu-south-2.json").write_text(document.model_dump_json(), encoding="utf-8")
+    found, files = audit_evidence("prod", tmp_path)
+    assert [(r.control, r.status, r.target) for r in found] == [
+        ("CLD-DET-001", Status.CANNOT_EVALUATE, "eu-south-2: *")
+    ]
+    assert files == [str(folder / "eu-south-2.json")]
+    (folder / "eu-south-2.json").write_text('{"region": "eu-south-2"}', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"eu-south-2.json: environment: Field required"):
+        audit_evidence("prod", tmp_path)
 
 
 @pytest.mark.slow
 def test_real_policy_check_of_the_lab_stack() -> None:
-    """The offline check's real JSON (jamaa policy check lab) feeds the cloud controls' rows."""
-    from jamaa.report.sources import run_policy_check
+    """The engine's results on the lab stack's offline plan (in process, one plan worker) feed the cloud
+    controls' rows."""
+    from jamaa.report.sources import policy_evidence
 
-    found = policy_results_from("lab", run_policy_check("lab"))
-    assert found, "no policy named a control"
-    statuses = {r.status for results in found.values() for r in results}
-    assert statuses <= {"pass", "fail", "not-evaluable", "not-applicable"}
-    assert all(cid.startswith("CLD-") for cid in found)
+    evidence = policy_evidence(["lab"])
+    assert evidence.stacks == ["lab"] and not evidence.errors
+    assert evidence.results, "no policy named a control"
+    statuses = {r.status for r in evidence.results}
+    assert statuses <= {
+        Status.PASS,
+        Status.FAIL,
+        Status.CANNOT_EVALUATE,
+        Status.NOT_APPLICABLE,
+        Status.WAIVED,
+    }
+    assert all(r.control.startswith("CLD-") and r.target == "lab" for r in evidence.results)
 
 
 def test_html_is_self_contained_french_with_arabic_rtl_headings(world: dict[str, Path]) -> None:
