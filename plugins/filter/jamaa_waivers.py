@@ -46,9 +46,17 @@ def _read_yaml(path: Path) -> Any:
 def _host_controls(
     catalogue_dir: str,
 ) -> tuple[frozenset[str], tuple[tuple[str, bool, tuple[str, ...]], ...]]:
-    """Every control id of the catalogue, and the host controls as (id, kernel_level, roles)."""
+    """Every control id of the catalogue, and the host controls as (id, kernel_level, roles).
+
+    A control's roles are those with a task naming it (`roles/*/tasks/*.yml`, beside the catalogue's
+    `policies/` directory), the rule `jamaa.controls` derives its enforcement from."""
     root = Path(catalogue_dir)
     files = sorted(root.glob("*.yaml"))
+    roles_dir = root.resolve().parents[1] / "roles"
+    task_files = [
+        (path.parents[1].name, _read_yaml(path)) for path in sorted(roles_dir.glob("*/tasks/*.yml"))
+    ]
+    enforcing = rules.roles_by_control(task_files)
     if not files:
         raise AnsibleFilterError(f"control catalogue: {root}: no catalogue file (*.yaml)")
     ids: set[str] = set()
@@ -63,8 +71,7 @@ def _host_controls(
                 raise AnsibleFilterError(f"control catalogue: {path}: controls[{index}].id: missing")
             ids.add(record["id"])
             if record.get("layer") == "host":
-                roles = rules.enforcing_roles(record.get("enforced_by") or ())
-                host.append((record["id"], bool(record.get("kernel_level")), roles))
+                host.append((record["id"], bool(record.get("kernel_level")), enforcing.get(record["id"], ())))
     return frozenset(ids), tuple(host)
 
 

@@ -186,6 +186,37 @@ def not_applicable(
     return result
 
 
-def enforcing_roles(enforced_by: Iterable[str]) -> tuple[str, ...]:
-    """The role names among a control's `enforced_by` entries (`role:<name>`)."""
-    return tuple(item.split(":", 1)[1] for item in enforced_by if item.startswith("role:"))
+TASK_PREFIX = re.compile(r"^((?:(?:CLD|HOST)-[A-Z0-9]+-\d{3}) \| )+")
+TASK_SECTIONS = ("block", "rescue", "always")
+
+
+def task_controls(name: Any, tags: Any) -> tuple[str, ...]:
+    """The control ids a role task enforces: the ids its name starts with (`"HOST-SSH-002 | HOST-SSH-004 |
+    …"`) and its tags that are control ids, each once, in that order."""
+    found: list[str] = []
+    match = TASK_PREFIX.match(name) if isinstance(name, str) else None
+    if match:
+        found += [part.strip() for part in match.group(0).split("|") if part.strip()]
+    for tag in [tags] if isinstance(tags, str) else tags if isinstance(tags, list) else []:
+        if isinstance(tag, str) and CONTROL_ID.match(tag):
+            found.append(tag)
+    return tuple(dict.fromkeys(found))
+
+
+def walk_tasks(tasks: Any) -> Iterable[Mapping[str, Any]]:
+    """Every task of a parsed task file, the tasks inside blocks (block/rescue/always) included."""
+    for task in tasks if isinstance(tasks, list) else []:
+        if isinstance(task, Mapping):
+            yield task
+            for section in TASK_SECTIONS:
+                yield from walk_tasks(task.get(section))
+
+
+def roles_by_control(task_files: Iterable[tuple[str, Any]]) -> dict[str, tuple[str, ...]]:
+    """Control id -> the roles with a task enforcing it, from (role name, parsed task file) pairs."""
+    found: dict[str, dict[str, None]] = {}
+    for role, tasks in task_files:
+        for task in walk_tasks(tasks):
+            for control_id in task_controls(task.get("name"), task.get("tags")):
+                found.setdefault(control_id, {})[role] = None
+    return {control_id: tuple(sorted(roles)) for control_id, roles in found.items()}

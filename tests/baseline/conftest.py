@@ -102,9 +102,9 @@ class Baseline:
         dump = os.environ.get("JAMAA_BASELINE_CATALOGUE_IDS")
         if dump:
             return set(Path(dump).read_text(encoding="utf-8").split())
-        from jamaa.catalogue import load_catalogue
+        from jamaa.catalogue import load_records
 
-        return set(load_catalogue(REPO / "policies" / "controls").controls)
+        return set(load_records(REPO / "policies" / "controls").controls)
 
     def context(self, host: Any, identity: Any) -> HostContext:
         name = host_name(identity)

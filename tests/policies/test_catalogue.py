@@ -1,5 +1,6 @@
 # ruff: noqa: E501  (expected messages and fixtures read best on one line)
-"""The control catalogue: schema, loader errors, coverage, and agreement with the policy pack."""
+"""The control catalogue: schema, frameworks, loader errors, derived links, coverage, and agreement with
+the policy pack."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import jsonschema
 import pytest
 import yaml
 
-from jamaa.catalogue import DEFAULT_CONTROLS_DIR, load_catalogue
+from jamaa.catalogue import DEFAULT_CONTROLS_DIR, DEFAULT_FRAMEWORKS, load_catalogue
 from jamaa.errors import ConfigError
+from jamaa.links import Link
 from jamaa.policy import Pack
 
 SCHEMA = DEFAULT_CONTROLS_DIR / "schema.json"
@@ -23,14 +25,16 @@ GOOD = {
     "rationale": "Because the test needs one.",
     "severity": "high",
     "layer": "cloud",
-    "references": [{"framework": "aws-fsbp", "id": "S3.5"}, {"framework": "law-09-08"}],
-    "enforced_by": ["policy:s3-tls-only-policy"],
-    "verified_by": ["policy:s3-tls-only-policy"],
+    "references": {"aws-fsbp": "S3.5", "law-09-08": None},
 }
+# Where CLD-TST-001 is enforced and verified: a policy's `controls=` (a policy both enforces and verifies).
+POLICY = Link("CLD-TST-001", "policy", "s3-tls-only-policy", Path("policies/jamaa_policies/s3.py"), 10)
 
 
 def write_catalogue(tmp_path: Path, *files: tuple[str, object]) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     shutil.copy(SCHEMA, tmp_path / "schema.json")
+    shutil.copy(DEFAULT_FRAMEWORKS, tmp_path.parent / "frameworks.yaml")
     for name, data in files:
         (tmp_path / name).write_text(
             yaml.safe_dump(data, allow_unicode=True) if not isinstance(data, str) else data
@@ -46,9 +50,27 @@ def test_repository_catalogue_loads_and_is_covered() -> None:
     catalogue = load_catalogue()
     assert len(catalogue.cloud_controls()) >= 40
     assert catalogue.coverage_problems() == []
+    assert catalogue.unknown_links() == []
     for control in catalogue.cloud_controls():
         assert control.id.startswith("CLD-")
         assert control.manual is not None or (control.enforced_by and control.verified_by)
+
+
+def test_no_record_writes_its_links_by_hand() -> None:
+    for path in sorted(DEFAULT_CONTROLS_DIR.glob("*.yaml")):
+        for record in yaml.safe_load(path.read_text())["controls"]:
+            assert not {"enforced_by", "verified_by"} & set(record), (path.name, record["id"])
+
+
+def test_every_framework_is_cited_and_declared_once() -> None:
+    catalogue = load_catalogue()
+    cited = {r.framework for c in catalogue.controls.values() for r in c.references}
+    assert cited == set(catalogue.frameworks)
+    for key, framework in catalogue.frameworks.items():
+        assert framework.source.startswith("https://"), key
+    ssh = catalogue["HOST-SSH-003"].references
+    assert [(r.framework, r.id) for r in ssh] == [("cis-debian-12", None), ("anssi-bp-028", "R67")]
+    assert ssh[1].title == "ANSSI-BP-028, recommandations de configuration d'un système GNU/Linux v2.0"
 
 
 def test_every_policy_names_existing_controls_and_each_control_names_it_back(pack: Pack) -> None:
@@ -82,9 +104,14 @@ def test_cloud_references_use_real_identifier_shapes() -> None:
 
 
 def test_loader_accepts_a_good_file(tmp_path: Path) -> None:
-    catalogue = load_catalogue(write_catalogue(tmp_path, ("cloud-test.yaml", {"controls": [GOOD]})))
+    root = write_catalogue(tmp_path / "controls", ("cloud-test.yaml", {"controls": [GOOD]}))
+    catalogue = load_catalogue(root, links=[POLICY])
     assert list(catalogue.controls) == ["CLD-TST-001"]
-    assert catalogue.controls["CLD-TST-001"].policies == ("s3-tls-only-policy",)
+    control = catalogue.controls["CLD-TST-001"]
+    assert control.policies == ("s3-tls-only-policy",)
+    assert control.enforced_by == control.verified_by == ("policy:s3-tls-only-policy",)
+    assert [str(r) for r in control.references] == ["aws-fsbp S3.5", "law-09-08"]
+    assert catalogue.links_of("CLD-TST-001") == [POLICY]
 
 
 @pytest.mark.parametrize(
@@ -98,30 +125,42 @@ def test_loader_accepts_a_good_file(tmp_path: Path) -> None:
         ({"id": "HOST-TST-001"}, "controls.0.id: 'HOST-TST-001' does not match '^CLD-'"),
         ({"kernel_level": True}, "controls.0.kernel_level: False was expected"),
         (
-            {"enforced_by": ["role:ssh_hardening"]},
-            "controls.0.enforced_by.0: 'role:ssh_hardening' does not match '^policy:'",
+            {"enforced_by": ["policy:s3-tls-only-policy"]},
+            "controls.0.enforced_by: derived from the implementation when the catalogue loads",
         ),
         (
-            {"references": [{"framework": "aws-fsbp", "id": "S3"}]},
-            "controls.0.references.0.id: 'S3' does not match",
+            {"references": {"aws-fsbp": "S3"}},
+            "controls.0.references.aws-fsbp: 'S3' is not an identifier of aws-fsbp",
         ),
         (
-            {"references": [{"framework": "anssi-bp028", "id": "29"}]},
-            "controls.0.references.0.id: '29' does not match '^R[0-9]+$'",
+            {"references": {"anssi-bp-028": "29"}},
+            "controls.0.references.anssi-bp-028: '29' is not an identifier of anssi-bp-028 (^R[0-9]+$)",
         ),
         (
-            {"references": [{"framework": "iso-27001"}]},
-            "controls.0.references.0.framework: 'iso-27001' is not one of",
+            {"references": {"iso-27001": "A.5.1"}},
+            "controls.0.references.iso-27001: unknown framework (declared: ",
+        ),
+        (
+            {"references": {"law-09-08": "23"}},
+            "controls.0.references.law-09-08: '23': law-09-08 is cited without numbers",
+        ),
+        ({"references": {}}, "controls.0.references: {} should be non-empty"),
+        (
+            {"references": {"aws-fsbp": 3.1}},
+            "controls.0.references.aws-fsbp: 3.1 is not valid under any of the given schemas",
         ),
         ({"title": {"fr": "Seulement en français"}}, "controls.0.title: 'en' is a required property"),
-        ({"verified_by": ["testinfra:ssh"]}, "controls.0.verified_by.0: 'testinfra:ssh' does not match"),
+        (
+            {"verified_by": ["testinfra:HOST-SSH-001"]},
+            "controls.0.verified_by: derived from the implementation",
+        ),
         ({"owner": "me"}, "controls.0: Additional properties are not allowed ('owner' was unexpected)"),
     ],
 )
 def test_loader_names_file_field_and_reason(tmp_path: Path, change: dict[str, object], message: str) -> None:
-    root = write_catalogue(tmp_path, ("cloud-test.yaml", {"controls": [{**GOOD, **change}]}))
+    root = write_catalogue(tmp_path / "controls", ("cloud-test.yaml", {"controls": [{**GOOD, **change}]}))
     with pytest.raises(ConfigError) as caught:
-        load_catalogue(root)
+        load_catalogue(root, links=[POLICY])
     expected = f"{root / 'cloud-test.yaml'}: {message}"
     assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
 
@@ -132,14 +171,14 @@ def test_host_controls_may_be_kernel_level(tmp_path: Path) -> None:
         "id": "HOST-TST-001",
         "layer": "host",
         "kernel_level": True,
-        "references": [
-            {"framework": "anssi-bp028", "id": "R29"},
-            {"framework": "cis-debian", "id": "5.1.20"},
-        ],
-        "enforced_by": ["role:ssh_hardening"],
-        "verified_by": ["testinfra:HOST-TST-001"],
+        "references": {"anssi-bp-028": "R29", "cis-debian-12": ["5.1.20", "5.1.21"]},
     }
-    catalogue = load_catalogue(write_catalogue(tmp_path, ("host-test.yaml", {"controls": [host]})))
+    links = [
+        Link("HOST-TST-001", "role", "ssh_hardening", Path("roles/ssh_hardening/tasks/main.yml"), 12),
+        Link("HOST-TST-001", "testinfra", "HOST-TST-001", Path("tests/baseline/hostchecks/ssh.py"), 40),
+    ]
+    root = write_catalogue(tmp_path / "controls", ("host-test.yaml", {"controls": [host]}))
+    catalogue = load_catalogue(root, links=links)
     control = catalogue.controls["HOST-TST-001"]
     assert (
         control.kernel_level
@@ -147,40 +186,68 @@ def test_host_controls_may_be_kernel_level(tmp_path: Path) -> None:
         and control.testinfra_checks == ("HOST-TST-001",)
     )
     assert catalogue.host_controls() == [control]
+    assert [str(r) for r in control.references] == [
+        "anssi-bp-028 R29",
+        "cis-debian-12 5.1.20",
+        "cis-debian-12 5.1.21",
+    ]
 
 
 def test_duplicate_ids_across_files_are_refused(tmp_path: Path) -> None:
     root = write_catalogue(
-        tmp_path, ("cloud-a.yaml", {"controls": [GOOD]}), ("cloud-b.yaml", {"controls": [GOOD]})
+        tmp_path / "controls", ("cloud-a.yaml", {"controls": [GOOD]}), ("cloud-b.yaml", {"controls": [GOOD]})
     )
     with pytest.raises(ConfigError) as caught:
-        load_catalogue(root)
+        load_catalogue(root, links=[POLICY])
     assert caught.value.problems == [
         f"{root / 'cloud-b.yaml'}: controls.0.id: duplicate id CLD-TST-001 (also in {root / 'cloud-a.yaml'})"
     ]
 
 
 def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
-    root = write_catalogue(tmp_path, ("cloud-bad.yaml", "controls:\n  - id: [unclosed\n"))
+    root = write_catalogue(tmp_path / "controls", ("cloud-bad.yaml", "controls:\n  - id: [unclosed\n"))
     with pytest.raises(ConfigError) as caught:
-        load_catalogue(root)
+        load_catalogue(root, links=[])
     assert caught.value.problems[0].startswith(f"{root / 'cloud-bad.yaml'}: line ")
 
 
 def test_uncovered_control_is_found_unless_manual(tmp_path: Path) -> None:
-    orphan = {**GOOD, "enforced_by": [], "verified_by": []}
-    catalogue = load_catalogue(write_catalogue(tmp_path, ("cloud-test.yaml", {"controls": [orphan]})))
+    root = write_catalogue(tmp_path / "controls", ("cloud-test.yaml", {"controls": [GOOD]}))
+    catalogue = load_catalogue(root, links=[])
     assert catalogue.coverage_problems() == [
-        f"{tmp_path / 'cloud-test.yaml'}: CLD-TST-001: no enforced_by and no verified_by, and not marked manual with a reason"
+        f"{root / 'cloud-test.yaml'}: CLD-TST-001: no enforcement (a policy's controls=, a role task named or tagged with the id, an SCP) and no verification (a policy, a baseline @check, an audit check), and not marked manual with a reason"
     ]
-    unverified = {**GOOD, "verified_by": []}
-    catalogue = load_catalogue(write_catalogue(tmp_path, ("cloud-test.yaml", {"controls": [unverified]})))
+    scp = Link("CLD-TST-001", "scp", "jamaa-test", Path("jamaa/landingzone.py"), 70)
+    catalogue = load_catalogue(root, links=[scp])
     assert catalogue.coverage_problems() == [
-        f"{tmp_path / 'cloud-test.yaml'}: CLD-TST-001: no verified_by, and not marked manual with a reason"
+        f"{root / 'cloud-test.yaml'}: CLD-TST-001: no verification (a policy, a baseline @check, an audit check), and not marked manual with a reason"
     ]
-    manual = {**orphan, "manual": "Checked by the DGCT's annual on-site audit of the data centre."}
-    catalogue = load_catalogue(write_catalogue(tmp_path, ("cloud-test.yaml", {"controls": [manual]})))
-    assert catalogue.coverage_problems() == []
+    audit = Link("CLD-TST-001", "audit", "test-check", Path("jamaa/audit/checks.py"), 33)
+    assert load_catalogue(root, links=[scp, audit]).coverage_problems() == []
+    manual = {**GOOD, "manual": "Checked by the DGCT's annual on-site audit of the data centre."}
+    write_catalogue(tmp_path / "controls", ("cloud-test.yaml", {"controls": [manual]}))
+    assert load_catalogue(root, links=[]).coverage_problems() == []
+
+
+def test_links_naming_unknown_controls_are_reported(tmp_path: Path) -> None:
+    root = write_catalogue(tmp_path / "controls", ("cloud-test.yaml", {"controls": [GOOD]}))
+    stray = Link("CLD-NOPE-001", "policy", "s3-tls-only-policy", Path("policies/jamaa_policies/s3.py"), 10)
+    catalogue = load_catalogue(root, links=[POLICY, stray])
+    assert catalogue.unknown_links() == [
+        "policies/jamaa_policies/s3.py:10: policy:s3-tls-only-policy: names CLD-NOPE-001, which is not in the catalogue"
+    ]
+
+
+def test_a_bad_frameworks_file_is_named(tmp_path: Path) -> None:
+    root = write_catalogue(tmp_path / "controls", ("cloud-test.yaml", {"controls": [GOOD]}))
+    (tmp_path / "frameworks.yaml").write_text(
+        "frameworks:\n  aws-fsbp: {title: AWS FSBP, source: 'http://insecure', ids: '['}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_catalogue(root, links=[])
+    assert caught.value.problems[0].startswith(
+        f"{tmp_path / 'frameworks.yaml'}: frameworks.aws-fsbp.source: String should match pattern"
+    )
 
 
 def test_missing_directory_is_an_error(tmp_path: Path) -> None:

@@ -31,9 +31,7 @@ def _control(cid: str, severity: str, layer: str = "host", kernel: bool = False)
         "rationale": "A rationale long enough for the schema.",
         "severity": severity,
         "layer": layer,
-        "references": [{"framework": "anssi-bp028"}],
-        "enforced_by": ["role:ssh_hardening"] if layer == "host" else ["policy:s3-encryption"],
-        "verified_by": [f"testinfra:{cid}"] if layer == "host" else ["policy:s3-encryption"],
+        "references": {"anssi-bp-028": None},
     }
     if layer == "host":
         record["kernel_level"] = kernel
@@ -45,6 +43,7 @@ def world(tmp_path: Path) -> dict[str, Path]:
     controls = tmp_path / "controls"
     controls.mkdir()
     shutil.copy(REPO / "policies" / "controls" / "schema.json", controls / "schema.json")
+    shutil.copy(REPO / "policies" / "frameworks.yaml", tmp_path / "frameworks.yaml")
     records = [
         _control("HOST-SSH-001", "high"),
         _control("HOST-SSH-002", "critical"),
@@ -76,7 +75,7 @@ def world(tmp_path: Path) -> dict[str, Path]:
             area=cid.split("-")[1],
             message=message,
             duration_s=0.5,
-            references=[Reference(framework="anssi-bp028")],
+            references=[Reference(framework="anssi-bp-028")],
         )
 
     results = RunResults(

@@ -19,7 +19,7 @@ def _meta(record, control, host="srv-01"):
     record("control", control)
     record("host", host)
     record("severity", "high")
-    record("references", json.dumps([{"framework": "anssi-bp028", "id": "R29"}]))
+    record("references", json.dumps([{"framework": "anssi-bp-028", "id": "R29"}]))
 
 def test_pass(record_property):
     _meta(record_property, "HOST-SSH-001")
