@@ -62,6 +62,7 @@ def build_app(only_environments: bool = False) -> typer.Typer:
     if only_environments:
         return app
 
+    from jamaa import controls_cli
     from jamaa.audit import cli as audit_cli
     from jamaa.delivery import cli as pipelines_cli
     from jamaa.drift import cli as drift_cli
@@ -74,6 +75,7 @@ def build_app(only_environments: bool = False) -> typer.Typer:
     from jamaa.state import state_app
     from jamaa.verify import cli as verify_cli
 
+    controls_cli.register(app)
     pipelines_cli.register(app)
     audit_cli.register(app)
     drill_cli.register(app)
