@@ -12,7 +12,6 @@ that no command has written yet is shown as absent, never guessed.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,10 +19,16 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from pydantic import ValidationError
+
+from jamaa.audit.checks import AuditDocument
 from jamaa.catalogue import REPO_ROOT, Catalogue, Control, load_catalogue
 from jamaa.clikit import FormatOption, OutputFormat, OutputOption, emit, fails_cleanly
-from jamaa.errors import ConfigError, JamaaError
+from jamaa.errors import ConfigError, JamaaError, one_line
 from jamaa.links import Link
+from jamaa.report.model import Report
+from jamaa.results import Result
+from jamaa.verify.results import RunResults
 from jamaa.waivers import load_waivers
 
 controls_app = typer.Typer(
@@ -37,13 +42,6 @@ EnvironmentsDir = Annotated[Path, typer.Option("--environments", help="The envir
 CatalogueDir = Annotated[Path | None, typer.Option("--catalogue", help="The controls directory.")]
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ConfigError([f"{path}: cannot read the results: {error}"]) from None
-
-
 def _shown(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -51,58 +49,45 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _row(result: Result, path: Path, when: str) -> dict[str, str]:
+    detail = "; ".join([result.message, *result.detail] if result.message else result.detail)
+    return {
+        "source": result.source,
+        "target": result.target,
+        "check": result.check,
+        "status": result.status.value,
+        "detail": detail,
+        "when": when,
+        "file": _shown(path),
+    }
+
+
 def last_results(control_id: str, out_dir: Path) -> list[dict[str, str]]:
-    """The newest result of the control in each file of `out_dir`: per host (verify), per stack
-    (report's policy verdicts), per account (audit). Each: source, where (host/stack/account),
-    by (check/policy), status, detail, when."""
+    """The control's results (jamaa.results records) in the files the other commands leave in
+    `out_dir`: `jamaa verify` per host (verify/*/results.json), `jamaa report` per stack (the policy
+    verdicts of report/report-*.json) and `jamaa audit` per account (audit/ENV/REGION.json)."""
     found: list[dict[str, str]] = []
     for path in sorted(out_dir.glob("verify/*/results.json")):
-        data = _read_json(path)
-        for item in data.get("results", []) if isinstance(data, dict) else []:
-            if item.get("control") == control_id and item.get("host"):
-                found.append(
-                    {
-                        "source": _shown(path),
-                        "where": f"host {item['host']} ({data.get('environment', '')})",
-                        "by": "testinfra",
-                        "status": str(item.get("status", "")),
-                        "detail": str(item.get("message", "")),
-                        "when": str(data.get("started", "")),
-                    }
-                )
+        run = RunResults.read(path)
+        for item in run.results:
+            if item.control == control_id and item.host:
+                found.append(_row(item.result(), path, f"{run.started} ({run.environment})"))
     for path in sorted(out_dir.glob("report/report-*.json")):
-        data = _read_json(path)
-        rows = data.get("controls", []) if isinstance(data, dict) else []
-        for row in rows:
-            if row.get("id") != control_id:
-                continue
-            for item in row.get("policy_results", []):
-                found.append(
-                    {
-                        "source": _shown(path),
-                        "where": f"stack {item.get('stack', '')}",
-                        "by": f"policy {item.get('policy', '')}",
-                        "status": str(item.get("status", "")),
-                        "detail": "; ".join(item.get("violations", []) or []),
-                        "when": str(data.get("generated", "")),
-                    }
-                )
-    for path in sorted(out_dir.glob("audit/*.json")):
-        data = _read_json(path)
-        findings = data.get("findings", []) if isinstance(data, dict) else []
-        where = f"account {data.get('environment') or ''} {data.get('region') or ''}".strip()
-        for item in findings:
-            if item.get("control") == control_id:
-                found.append(
-                    {
-                        "source": _shown(path),
-                        "where": f"{where}: {item.get('resource', '')}",
-                        "by": f"audit {item.get('check', '')}",
-                        "status": str(item.get("status", "")),
-                        "detail": str(item.get("detail", "")),
-                        "when": "",
-                    }
-                )
+        try:
+            report = Report.model_validate_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValidationError) as error:
+            raise ConfigError(
+                [f"{path}: not a report of this version of jamaa: {one_line(str(error))}"]
+            ) from None
+        for row in report.controls:
+            if row.id == control_id:
+                for result in row.policy_results:
+                    found.append(_row(result, path, f"{report.generated} ({report.environment})"))
+    for path in sorted([*out_dir.glob("audit/*.json"), *out_dir.glob("audit/*/*.json")]):
+        document = AuditDocument.read(path)
+        for finding in document.findings:
+            if finding.control == control_id:
+                found.append(_row(finding.result(document.region), path, document.environment))
     return found
 
 
@@ -204,10 +189,12 @@ def describe(
         renderables.append(table if rows else Text(f"{title}: nothing", style="bold red"))
     if results:
         table = Table(title=f"Last results ({_shown(out_dir)})", title_justify="left")
-        for column in ("where", "by", "status", "detail", "when", "file"):
+        for column in ("source", "target", "check", "status", "detail", "when", "file"):
             table.add_column(column)
         for row in results:
-            table.add_row(row["where"], row["by"], row["status"], row["detail"], row["when"], row["source"])
+            table.add_row(
+                *(row[key] for key in ("source", "target", "check", "status", "detail", "when", "file"))
+            )
         renderables.append(table)
     else:
         renderables.append(Text(f"Last results: none in {_shown(out_dir)} (jamaa verify / report / audit)"))

@@ -19,7 +19,11 @@ from jamaa.audit.checks import Finding
 from jamaa.audit.cli import render_json
 from jamaa.catalogue import load_catalogue
 from jamaa.cli import app
+from jamaa.report.model import Source, build_report
+from jamaa.report.render import write_report
+from jamaa.results import Result
 from jamaa.verify.results import CheckResult, RunResults, Status
+from jamaa.waivers import Waivers
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -44,7 +48,7 @@ def world(tmp_path: Path) -> dict[str, Path]:
             CheckResult(host="srv-01", control="HOST-SSH-001", status=Status.PASS, severity="high"),
         ],
     ).write(out / "verify" / "lab" / "results.json")
-    (out / "audit").mkdir()
+    (out / "audit" / "staging").mkdir(parents=True)
     finding = Finding(
         check="s3-bucket-public-access-block",
         control="CLD-S3-001",
@@ -52,7 +56,30 @@ def world(tmp_path: Path) -> dict[str, Path]:
         resource="jamaa-ma06-docs",
         detail="BlockPublicPolicy is false",
     )
-    (out / "audit" / "ma-06-staging.json").write_text(render_json("eu-south-2", "staging", None, [finding]))
+    (out / "audit" / "staging" / "eu-south-2.json").write_text(
+        render_json("eu-south-2", "staging", None, [finding])
+    )
+    verdict = Result(
+        source="policy",
+        control="CLD-S3-001",
+        target="ma-06-staging",
+        check="s3-public-access-block-settings",
+        status=Status.FAIL,
+        detail=[
+            "urn:pulumi:ma-06-staging::jamaa::aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock::docs: blockPublicPolicy is false"
+        ],
+    )
+    report = build_report(
+        "staging",
+        load_catalogue(),
+        None,
+        [verdict],
+        Waivers(environment="staging", entries=()),
+        Source(),
+        REPO,
+        sections=(),
+    )
+    write_report(report, out / "report")
     envs = tmp_path / "environments"
     (envs / "staging").mkdir(parents=True)
     waiver = {
@@ -94,8 +121,9 @@ def test_show_a_host_control_follows_the_whole_chain(world: dict[str, Path]) -> 
     [check] = data["verified_by"]
     assert check["kind"] == "testinfra" and check["file"].endswith("hostchecks/ssh.py")
     assert '"HOST-SSH-003"' in _line(check["file"], check["line"])
-    results = {(r["where"], r["status"]) for r in data["results"]}
-    assert results == {("host srv-01 (lab)", "pass"), ("host srv-02 (lab)", "fail")}
+    results = {(r["source"], r["target"], r["status"]) for r in data["results"]}
+    assert results == {("host", "srv-01", "pass"), ("host", "srv-02", "fail")}
+    assert all(r["when"] == "2026-12-03T10:34:51+00:00 (lab)" for r in data["results"])
     assert any(r["detail"] == "sshd -T: passwordauthentication yes" for r in data["results"])
     assert data["waivers"] == []
 
@@ -116,9 +144,25 @@ def test_show_a_cloud_control_names_policies_audit_results_and_waivers(world: di
     assert {a["name"] for a in audits} == {"s3-account-public-access-block", "s3-bucket-public-access-block"}
     for audit in audits:
         assert "CLD-S3-001" in _line(audit["file"], audit["line"])
-    [found] = data["results"]
-    assert found["by"] == "audit s3-bucket-public-access-block" and found["status"] == "fail"
-    assert found["where"] == "account staging eu-south-2: jamaa-ma06-docs"
+    policy, found = data["results"]
+    assert (policy["source"], policy["target"], policy["check"], policy["status"]) == (
+        "policy",
+        "ma-06-staging",
+        "s3-public-access-block-settings",
+        "fail",
+    )
+    assert "blockPublicPolicy is false" in policy["detail"] and policy["file"].endswith(
+        "report/report-staging.json"
+    )
+    assert (found["source"], found["check"], found["status"]) == (
+        "audit",
+        "s3-bucket-public-access-block",
+        "fail",
+    )
+    assert (
+        found["target"] == "eu-south-2: jamaa-ma06-docs" and found["detail"] == "BlockPublicPolicy is false"
+    )
+    assert found["file"].endswith("audit/staging/eu-south-2.json")
     [waiver] = data["waivers"]
     assert waiver["scope"] == "stack:ma-06-staging" and waiver["owner"] == "DSI Région Marrakech-Safi"
     assert waiver["status"] == "in force"
