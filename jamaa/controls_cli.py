@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
-
-from pydantic import ValidationError
 
 from jamaa.audit.checks import AuditDocument
 from jamaa.catalogue import REPO_ROOT, Catalogue, Control, load_catalogue

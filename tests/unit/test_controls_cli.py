@@ -66,7 +66,8 @@ def world(tmp_path: Path) -> dict[str, Path]:
         check="s3-public-access-block-settings",
         status=Status.FAIL,
         detail=[
-            "urn:pulumi:ma-06-staging::jamaa::aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock::docs: blockPublicPolicy is false"
+            "urn:pulumi:ma-06-staging::jamaa::aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock::docs: "
+            "blockPublicPolicy is false"
         ],
     )
     report = build_report(
