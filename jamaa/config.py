@@ -21,7 +21,15 @@ from ipaddress import IPv4Address, IPv4Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from jamaa import ipplan
 from jamaa.communes import REGION_CODES, Commune, load_catalogue_csv
@@ -243,6 +251,19 @@ class ServerSettings(StrictModel):
     disk: DiskLayout
 
 
+LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
+
+
+def _one_spelling(value: Any) -> Any:
+    if isinstance(value, str) and value not in LOCK_MODES and value.upper() in LOCK_MODES:
+        raise ValueError(f"{value!r}: write the lock mode as S3 spells it, {' or '.join(LOCK_MODES)}")
+    return value
+
+
+LockMode = Annotated[Literal["COMPLIANCE", "GOVERNANCE"], BeforeValidator(_one_spelling)]
+"""Object Lock and Vault Lock modes, spelled one way: as the S3 API does (COMPLIANCE, GOVERNANCE)."""
+
+
 class EnvironmentSettings(StrictModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     region: str | None = Field(None, pattern=r"^MA-\d{2}$")  # the region a single-stack env models
@@ -252,8 +273,8 @@ class EnvironmentSettings(StrictModel):
     nat_gateway_per_az: bool
     database: DatabaseSettings
     kms_deletion_window_days: int = Field(ge=7, le=30)
-    object_lock_mode: Literal["COMPLIANCE", "GOVERNANCE"]
-    backup_vault_lock_mode: Literal["compliance", "governance"]
+    object_lock_mode: LockMode
+    backup_vault_lock_mode: LockMode
     log_retention_days: int = Field(ge=1)
     backup_retention_days: dict[DataClassName, int]
     security_services: SecurityServices = SecurityServices()
@@ -336,7 +357,7 @@ class Guardrails(StrictModel):
 
 class LogArchiveSettings(StrictModel):
     retention_days: int = Field(ge=1)
-    object_lock_mode: Literal["COMPLIANCE", "GOVERNANCE"]
+    object_lock_mode: LockMode
     kms_deletion_window_days: int = Field(30, ge=7, le=30)
 
 
@@ -356,6 +377,47 @@ class Organization(StrictModel):
 
 
 # --- the whole ---------------------------------------------------------------------------------
+
+
+class TenancyPlan(StrictModel):
+    """What a regional stack deploys, decided here from the data (`Environments.tenancy_plan`) and checked
+    on construction: stacks/__main__.py only wires components with it."""
+
+    region: str
+    environment: str
+    archive_class: DataClassName | None
+    """The class of the region's `archive` data store when it is placed in AWS (None: no archive there)."""
+    database_class: DataClassName
+    """The class of the region's `database` data store when placed in AWS; personal when it names none."""
+    server_data_class: DataClassName
+    """What the shared server pool holds: the archive's class, else personal."""
+    management_cidr: IPv4Network
+    """The first block of the national supernet, which stays national: the DGCT management network."""
+    host_backups_class: DataClassName
+    """The servers' restic bucket is kept as long as the longest-kept class any server holds."""
+    host_backups_retention_days: int = Field(ge=1)
+    """The longest of those classes' floors and of the environment's backup retentions."""
+    retention_floor_days: int = Field(ge=1)
+    """The floor of `host_backups_class` (national.yaml)."""
+    budget_shares_usd: dict[str, int]
+    """Per dedicated commune: an equal share of the monthly budget (the shared pool keeps one share)."""
+    monthly_budget_usd: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _keeps_floors_and_budget(self) -> TenancyPlan:
+        if self.host_backups_retention_days < self.retention_floor_days:
+            raise ValueError(
+                f"host_backups_retention_days: {self.host_backups_retention_days} is under the "
+                f"{self.host_backups_class} floor of {self.retention_floor_days} days"
+            )
+        if self.management_cidr.prefixlen < 8:
+            raise ValueError(f"management_cidr: {self.management_cidr} is wider than a /8")
+        if sum(self.budget_shares_usd.values()) > self.monthly_budget_usd:
+            raise ValueError(
+                f"budget_shares_usd: the dedicated communes' shares exceed the monthly budget of "
+                f"{self.monthly_budget_usd} USD"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -409,6 +471,45 @@ class Environments:
 
     def dr_region(self, environment: str) -> str:
         return self.environments[environment].dr_region or self.national.hosting.dr_region
+
+    def tenancy_plan(self, region_code: str, environment: str) -> TenancyPlan:
+        """The decisions of the regional stack `region_code` × `environment` (see TenancyPlan)."""
+        if region_code not in self.regions:
+            raise JamaaError(
+                f"jamaa:region: unknown region {region_code!r} (known: {', '.join(sorted(self.regions))})"
+            )
+        if environment not in self.environments:
+            raise JamaaError(
+                f"jamaa:environment: unknown environment {environment!r} "
+                f"(known: {', '.join(sorted(self.environments))})"
+            )
+        region = self.regions[region_code]
+        settings = self.environments[environment]
+        national = self.national
+        in_aws = {
+            s.name: s for s in region.data_stores if s.location == "aws" or s.location.startswith("aws:")
+        }
+        archive_class = in_aws["archive"].data_class if "archive" in in_aws else None
+        server_class = archive_class or "personal"
+        held = {server_class, *(d.data_class for d in region.dedicated_communes)}
+        host_class = max(sorted(held), key=national.retention_floor)
+        plan = national.ip_plan
+        share = settings.monthly_budget_usd // (len(region.dedicated_communes) + 1)
+        return TenancyPlan(
+            region=region_code,
+            environment=environment,
+            archive_class=archive_class,
+            database_class=in_aws["database"].data_class if "database" in in_aws else "personal",
+            server_data_class=server_class,
+            management_cidr=next(iter(plan.supernet.subnets(new_prefix=plan.region_prefix))),
+            host_backups_class=host_class,
+            host_backups_retention_days=max(
+                max(national.retention_floor(c), settings.backup_retention_days.get(c, 0)) for c in held
+            ),
+            retention_floor_days=national.retention_floor(host_class),
+            budget_shares_usd={d.commune: share for d in region.dedicated_communes},
+            monthly_budget_usd=settings.monthly_budget_usd,
+        )
 
     def stack(self, name: str) -> Stack:
         """`ma-07-prod` → (MA-07, prod); an environment with a fixed region (`lab`) is its own stack."""

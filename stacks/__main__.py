@@ -3,7 +3,9 @@
 A stack whose file sets `jamaa:kind` (org, log-archive, security) is an organization stack
 (stacks/organization/); any other names `jamaa:region` and `jamaa:environment` and is a regional
 tenancy, wired here one component per concern. Nothing here decides a setting: every value comes
-from environments/ (national.yaml, organization.yaml, regions/, <env>/environment.yaml, ipam.yaml)."""
+from environments/ (national.yaml, organization.yaml, regions/, <env>/environment.yaml, ipam.yaml), and
+what follows from them (data classes, the management range, the host backups' retention, the budget
+split) from the model's `Environments.tenancy_plan`."""
 
 from __future__ import annotations
 
@@ -33,20 +35,16 @@ from tenancy.servers import (
 
 from jamaa.cloudinit import render_user_data
 from jamaa.config import Environments, load_environments
+from jamaa.errors import JamaaError
 
 
 def deploy_region(config: pulumi.Config, envs: Environments) -> None:
     region_code = config.require("region")
     environment_name = config.require("environment")
-    if region_code not in envs.regions:
-        raise ValueError(
-            f"jamaa:region: unknown region {region_code!r} (known: {', '.join(sorted(envs.regions))})"
-        )
-    if environment_name not in envs.environments:
-        raise ValueError(
-            f"jamaa:environment: unknown environment {environment_name!r} "
-            f"(known: {', '.join(sorted(envs.environments))})"
-        )
+    try:
+        plan = envs.tenancy_plan(region_code, environment_name)  # every decision the stack rests on
+    except JamaaError as error:
+        raise ValueError(str(error)) from None
     region = envs.regions[region_code]
     environment = envs.environments[environment_name]
     national = envs.national
@@ -79,15 +77,8 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
     )
     in_primary = pulumi.ResourceOptions(provider=primary)
 
-    # Where each data store of the region lives; only those placed in AWS become resources here.
-    cloud_stores = {
-        s.name: s for s in region.data_stores if s.location == "aws" or s.location.startswith("aws:")
-    }
-    archive_class = cloud_stores["archive"].data_class if "archive" in cloud_stores else None
-    database_class = cloud_stores["database"].data_class if "database" in cloud_stores else "personal"
     region_cidr = envs.region_network(region_code)
-    # The first block of the supernet "stays national": the DGCT management network.
-    management_cidr = next(iter(national.ip_plan.supernet.subnets(new_prefix=national.ip_plan.region_prefix)))
+    management_cidr = plan.management_cidr
     dedicated = {d.commune: d for d in region.dedicated_communes}
 
     keys = TenancyKeys(tenancy, KeysArgs(environment.kms_deletion_window_days, dr), opts=in_primary)
@@ -128,16 +119,16 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
     )
 
     archive = None
-    if archive_class is not None:
+    if plan.archive_class is not None:
         archive = DocumentArchive(
             tenancy,
             ArchiveArgs(
-                data_class=archive_class,
+                data_class=plan.archive_class,
                 kms_key_arn=key_arn,
                 kms_key_alias=keys.alias,
                 access_log_bucket=audit.access_logs.name,
                 object_lock_mode=environment.object_lock_mode,
-                retention_days=national.retention_floor(archive_class),
+                retention_days=national.retention_floor(plan.archive_class),
                 dedicated_communes=sorted(dedicated),
             ),
             opts=in_primary,
@@ -146,7 +137,7 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
     Database(
         tenancy,
         DatabaseArgs(
-            data_class=database_class,
+            data_class=plan.database_class,
             subnet_ids=[s.id for s in network.subnets["data"]],
             vpc_id=network.vpc.id,
             client_cidrs={
@@ -158,7 +149,7 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
             allocated_storage_gb=environment.database.allocated_storage_gb,
             multi_az=environment.database.multi_az,
             deletion_protection=environment.database.deletion_protection,
-            retention_floor_days=national.retention_floor(database_class),
+            retention_floor_days=national.retention_floor(plan.database_class),
             log_retention_days=environment.log_retention_days,
         ),
         opts=in_primary,
@@ -179,22 +170,16 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
         opts=in_primary,
     )
 
-    # The servers' restic repositories (roles/backup): one locked bucket, one prefix per server. The
-    # retention covers the longest any server's data class keeps its backups (never under its floor).
-    server_classes = {archive_class or "personal", *(d.data_class for d in dedicated.values())}
-    host_backups_class = max(server_classes, key=national.retention_floor)
+    # The servers' restic repositories (roles/backup): one locked bucket, one prefix per server.
     host_backups = HostBackups(
         tenancy,
         HostBackupsArgs(
-            data_class=host_backups_class,
+            data_class=plan.host_backups_class,
             kms_key_arn=key_arn,
             kms_key_alias=keys.alias,
             access_log_bucket=audit.access_logs.name,
             lock_mode=environment.backup_vault_lock_mode,
-            retention_days=max(
-                max(national.retention_floor(c), environment.backup_retention_days.get(c, 0))
-                for c in server_classes
-            ),
+            retention_days=plan.host_backups_retention_days,
             servers=[
                 BackupServer("shared", shared_server_name(tenancy)),
                 *(
@@ -215,7 +200,7 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
             kms_key_arn=key_arn,
             instance_type=environment.servers.instance_type,
             pool_size=environment.servers.shared_pool_size,
-            data_class=archive_class or "personal",
+            data_class=plan.server_data_class,
             management_cidr=management_cidr,
             office_supernet=national.ip_plan.office_supernet,
             shared_archive_policy_arn=archive.policy_arn("shared") if archive else None,
@@ -269,7 +254,6 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
             opts=in_primary,
         )
 
-    share = environment.monthly_budget_usd // (len(dedicated) + 1)
     Budgets(
         tenancy,
         BudgetsArgs(
@@ -278,7 +262,7 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
             # The payer (management) account activates cost allocation tags: the org stack does, for
             # the organization's accounts; a stack without an organization activates its own.
             cost_tags=[] if environment.organization else list(national.mandatory_tags),
-            dedicated_communes={commune: share for commune in dedicated},
+            dedicated_communes=plan.budget_shares_usd,
         ),
         opts=in_primary,
     )

@@ -11,7 +11,7 @@ environments/organization.yaml, read from the management account with boto3.
 
 Against moto 5.2.5's server (the tests' stand-in organization), every call is implemented except
 Security Hub's ListOrganizationAdminAccounts and GetEnabledStandards, and there is no IAM Access
-Analyzer at all: those are reported as cannot-check (never as passed), and the Access Analyzer
+Analyzer at all: those are reported as cannot-evaluate (never as passed), and the Access Analyzer
 organization analyzer is left to the policy pack (the `security` stack's plan).
 """
 

@@ -12,11 +12,27 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
-from jamaa_policies.families import S3_BUCKETS, S3_OBJECT_LOCK, S3_VERSIONING
+from jamaa_policies.families import BACKUP_PLAN as PLAN
+from jamaa_policies.families import BACKUP_SELECTION as SELECTION
+from jamaa_policies.families import BACKUP_VAULT as VAULT
+from jamaa_policies.families import BACKUP_VAULT_LOCK as VAULT_LOCK
+from jamaa_policies.families import (
+    DYNAMODB_TABLE,
+    EBS_VOLUME,
+    EFS_FILE_SYSTEM,
+    IAM_POLICY,
+    RDS_CLUSTER,
+    RDS_INSTANCE,
+    S3_BUCKETS,
+    S3_OBJECT_LOCK,
+    S3_POLICIES,
+    S3_VERSIONING,
+)
+from jamaa_policies.families import IAM_INLINE as INLINE_POLICIES
+from jamaa_policies.families import IAM_ROLE as ROLE
 from jamaa_policies.framework import (
     StackIndex,
     as_list,
-    bucket_identifiers,
     covered,
     data_class_of,
     each,
@@ -35,20 +51,10 @@ from jamaa_policies.framework import (
     tags_of,
     truthy,
 )
+from jamaa_policies.s3 import has_versioning, lock_problem, retention_days
 from jamaa_policies.settings import Settings
 
-VAULT = "aws:backup/vault:Vault"
-VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
-PLAN = "aws:backup/plan:Plan"
-SELECTION = "aws:backup/selection:Selection"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-IAM_POLICY = "aws:iam/policy:Policy"
-ROLE = "aws:iam/role:Role"
-INLINE_POLICIES = (
-    "aws:iam/rolePolicy:RolePolicy",
-    "aws:iam/userPolicy:UserPolicy",
-    "aws:iam/groupPolicy:GroupPolicy",
-)
+BUCKET_POLICY = S3_POLICIES[0]
 WILDCARDS = re.compile(r"[*?]")
 
 
@@ -90,7 +96,7 @@ def arn_region(arn: Any) -> str | None:
     config=lambda s: {
         **tag_knobs(s),
         "compliance_mode_environments": string_list(
-            s.environments_where("backup_vault_lock_mode", "compliance"),
+            s.environments_where("backup_vault_lock_mode", "COMPLIANCE"),
             "Environments whose vault locks must be in compliance mode (changeableForDays set).",
         ),
     },
@@ -256,11 +262,11 @@ def _stateful(settings: Settings) -> dict[str, dict[str, Any]]:
         **tag_knobs(settings),
         "stateful_types": string_list(
             [
-                "aws:rds/instance:Instance",
-                "aws:rds/cluster:Cluster",
-                "aws:ebs/volume:Volume",
-                "aws:efs/fileSystem:FileSystem",
-                "aws:dynamodb/table:Table",
+                RDS_INSTANCE,
+                RDS_CLUSTER,
+                EBS_VOLUME,
+                EFS_FILE_SYSTEM,
+                DYNAMODB_TABLE,
             ],
             "Resource types that hold data and must be selected by a backup plan.",
         ),
@@ -354,7 +360,7 @@ def _host_backups(index: StackIndex, config: Mapping[str, Any]) -> list[PolicyRe
         **tag_knobs(s),
         **_which(s),
         "compliance_mode_environments": string_list(
-            s.environments_where("backup_vault_lock_mode", "compliance"),
+            s.environments_where("backup_vault_lock_mode", "COMPLIANCE"),
             "Environments where the host-backups bucket's default retention must be in COMPLIANCE mode.",
         ),
         "retention_floor_days": {
@@ -377,40 +383,24 @@ def host_bucket_object_lock(
         args.not_applicable("the stack has no host-backups bucket")
 
     def check(bucket: PolicyResource) -> None:
-        if not truthy(bucket.props.get("objectLockEnabled")):
-            report(
-                f"{label(bucket)} holds the servers' backups without objectLockEnabled: a compromised server can destroy them.",
-                bucket.urn,
-            )
-            return
-        statuses = [
-            get_path(v.props, "versioningConfiguration", "status")
-            for v in covered(index, bucket, versionings, "bucket", bucket_identifiers)
-        ]
-        if "Enabled" not in statuses:
+        if truthy(bucket.props.get("objectLockEnabled")) and not has_versioning(index, bucket, versionings):
             report(f"{label(bucket)} holds the servers' backups without versioning enabled.", bucket.urn)
-        found = covered(index, bucket, locks, "bucket", bucket_identifiers)
-        retentions = [get_path(lock.props, "rule", "defaultRetention") for lock in found]
-        retentions = [r for r in retentions if r is not None]
+        problem, retentions = lock_problem(
+            bucket,
+            index,
+            locks,
+            config,
+            "holds the servers' backups without objectLockEnabled: a compromised server can destroy them.",
+        )
+        if problem is not None:
+            report(problem, bucket.urn)
         if not retentions:
-            report(f"{label(bucket)} has Object Lock but no default retention rule.", bucket.urn)
             return
-        if environment_of(bucket, config) in config["compliance_mode_environments"] and not any(
-            r.get("mode") == "COMPLIANCE" for r in retentions
-        ):
-            modes = sorted(str(r.get("mode")) for r in retentions)
-            report(
-                f"{label(bucket)}: default retention mode {modes} must be COMPLIANCE in this environment.",
-                bucket.urn,
-            )
         data_class = data_class_of(bucket, config)
         if data_class not in floors:
             report(f"{label(bucket)}: data class {data_class!r} has no retention floor in AWS.", bucket.urn)
             return
-        days = max(
-            int(r["days"]) if r.get("days") is not None else int(r.get("years") or 0) * 365
-            for r in retentions
-        )
+        days = max(retention_days(r) for r in retentions)
         if days < int(floors[data_class]):
             report(
                 f"{label(bucket)}: default retention {number(days)} days is under the {data_class} floor of {floors[data_class]} days.",

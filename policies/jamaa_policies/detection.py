@@ -10,15 +10,14 @@ from typing import Any
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
+from jamaa_policies.families import CONFIG_DELIVERY_CHANNEL as DELIVERY_CHANNEL
+from jamaa_policies.families import CONFIG_RECORDER as RECORDER
+from jamaa_policies.families import CONFIG_RECORDER_STATUS as RECORDER_STATUS
+from jamaa_policies.families import GUARDDUTY_DETECTOR as DETECTOR
+from jamaa_policies.families import SECURITYHUB_ACCOUNT as HUB
+from jamaa_policies.families import SECURITYHUB_STANDARD as STANDARD
 from jamaa_policies.framework import StackIndex, environment_of, stack_policy, string_list, tag_knobs
 from jamaa_policies.settings import Settings
-
-DETECTOR = "aws:guardduty/detector:Detector"
-RECORDER = "aws:cfg/recorder:Recorder"
-RECORDER_STATUS = "aws:cfg/recorderStatus:RecorderStatus"
-DELIVERY_CHANNEL = "aws:cfg/deliveryChannel:DeliveryChannel"
-HUB = "aws:securityhub/account:Account"
-STANDARD = "aws:securityhub/standardsSubscription:StandardsSubscription"
 
 
 def _knob(key: str, what: str) -> Callable[[Settings], dict[str, dict[str, Any]]]:

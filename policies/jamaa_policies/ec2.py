@@ -23,7 +23,9 @@ from jamaa_policies.families import (
     EC2_SPOT_FLEET,
     EC2_SPOT_INSTANCE,
     INSTANCE_LIKE,
+    SUBNET,
 )
+from jamaa_policies.families import EBS_VOLUME as VOLUME
 from jamaa_policies.framework import (
     StackIndex,
     as_list,
@@ -38,8 +40,6 @@ from jamaa_policies.framework import (
 
 LAUNCH_TEMPLATE = EC2_LAUNCH_TEMPLATE
 INSTANCE = EC2_INSTANCE
-VOLUME = "aws:ebs/volume:Volume"
-SUBNET = "aws:ec2/subnet:Subnet"
 TEMPLATES = (EC2_LAUNCH_TEMPLATE, EC2_LAUNCH_CONFIGURATION)
 
 

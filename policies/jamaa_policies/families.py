@@ -1,5 +1,8 @@
 # ruff: noqa: E501  (exemption reasons read better unwrapped)
-"""Resource-type families: every pulumi-aws type that can do the same harm, derived from the SDK.
+"""Resource-type names, once, and their families: every pulumi-aws type that can do the same harm.
+
+The policies and their tests (tests/policies) name a resource type through the constants here, never by
+its token.
 
 A rule about a thing must cover every type that can create or change that thing. Each family
 names its members by a pattern over the installed pulumi-aws package's type tokens (so a type added
@@ -94,6 +97,39 @@ SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 
 SSM_PARAMETER = "aws:ssm/parameter:Parameter"
 TRAIL = "aws:cloudtrail/trail:Trail"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+EBS_VOLUME = "aws:ebs/volume:Volume"
+SUBNET = "aws:ec2/subnet:Subnet"
+VPC = "aws:ec2/vpc:Vpc"
+DEFAULT_VPC = "aws:ec2/defaultVpc:DefaultVpc"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+NACL = "aws:ec2/networkAcl:NetworkAcl"
+NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
+DEFAULT_NACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
+
+RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
+DYNAMODB_TABLE = "aws:dynamodb/table:Table"
+
+BACKUP_VAULT = "aws:backup/vault:Vault"
+BACKUP_VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
+BACKUP_PLAN = "aws:backup/plan:Plan"
+BACKUP_SELECTION = "aws:backup/selection:Selection"
+
+GUARDDUTY_DETECTOR = "aws:guardduty/detector:Detector"
+CONFIG_RECORDER = "aws:cfg/recorder:Recorder"
+CONFIG_RECORDER_STATUS = "aws:cfg/recorderStatus:RecorderStatus"
+CONFIG_DELIVERY_CHANNEL = "aws:cfg/deliveryChannel:DeliveryChannel"
+SECURITYHUB_ACCOUNT = "aws:securityhub/account:Account"
+SECURITYHUB_STANDARD = "aws:securityhub/standardsSubscription:StandardsSubscription"
+
+ORGANIZATION = "aws:organizations/organization:Organization"
+ORGANIZATION_POLICY = "aws:organizations/policy:Policy"
+ORGANIZATION_POLICY_ATTACHMENT = "aws:organizations/policyAttachment:PolicyAttachment"
+DELEGATED_ADMIN = "aws:organizations/delegatedAdministrator:DelegatedAdministrator"
+GUARDDUTY_ADMIN = "aws:guardduty/organizationAdminAccount:OrganizationAdminAccount"
+SECURITYHUB_ADMIN = "aws:securityhub/organizationAdminAccount:OrganizationAdminAccount"
 
 
 @dataclass(frozen=True)

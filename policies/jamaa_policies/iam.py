@@ -126,7 +126,7 @@ def _attached_roles(args: ResourceValidationArgs) -> list[Any] | None:
     props = args.props
     if args.resource_type == ROLE:
         return [props.get("name")]
-    if args.resource_type == "aws:iam/policyAttachment:PolicyAttachment":
+    if args.resource_type == IAM_ATTACHMENTS[3]:  # aws:iam/policyAttachment: users, groups and roles
         if as_list(props.get("users")) or as_list(props.get("groups")):
             return None
         return as_list(props.get("roles"))

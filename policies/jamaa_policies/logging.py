@@ -8,6 +8,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from jamaa_policies.families import LOG_GROUP, TRAIL
 from jamaa_policies.framework import (
     StackIndex,
     as_list,
@@ -22,9 +23,6 @@ from jamaa_policies.framework import (
     truthy,
 )
 from jamaa_policies.settings import Settings
-
-TRAIL = "aws:cloudtrail/trail:Trail"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 
 @stack_policy(

@@ -15,7 +15,18 @@ from jamaa_policies.addresses import (
     all_ports,
     opened_ports,
 )
-from jamaa_policies.families import DEFAULT_SG, SECURITY_GROUP, SG_INGRESS_RULE, SG_RULE
+from jamaa_policies.families import (
+    DEFAULT_NACL,
+    DEFAULT_SG,
+    DEFAULT_VPC,
+    FLOW_LOG,
+    NACL,
+    NACL_RULE,
+    SECURITY_GROUP,
+    SG_INGRESS_RULE,
+    SG_RULE,
+    VPC,
+)
 from jamaa_policies.framework import (
     StackIndex,
     as_list,
@@ -30,14 +41,6 @@ from jamaa_policies.framework import (
     truthy,
 )
 from jamaa_policies.settings import Settings
-
-NACL = "aws:ec2/networkAcl:NetworkAcl"
-NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
-DEFAULT_NACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
-DEFAULT_VPC = "aws:ec2/defaultVpc:DefaultVpc"
-VPC = "aws:ec2/vpc:Vpc"
-FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-
 
 SG_ADMIN_PORTS = [
     # remote administration

@@ -10,11 +10,10 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 
+from jamaa_policies.families import DELEGATED_ADMIN, GUARDDUTY_ADMIN, ORGANIZATION, SECURITYHUB_ADMIN
+from jamaa_policies.families import ORGANIZATION_POLICY as SCP
+from jamaa_policies.families import ORGANIZATION_POLICY_ATTACHMENT as ATTACHMENT
 from jamaa_policies.framework import StackIndex, as_list, policy_document, stack_policy, string_list
-
-ORGANIZATION = "aws:organizations/organization:Organization"
-SCP = "aws:organizations/policy:Policy"
-ATTACHMENT = "aws:organizations/policyAttachment:PolicyAttachment"
 
 Statement = Mapping[str, Any]
 
@@ -186,11 +185,6 @@ def scp_protect_roles(args: StackValidationArgs, report: ReportViolation, config
     for role in config["protected_roles"]:
         if statements and f"arn:aws:iam::*:role/{role}" not in resources:
             report(f"The protect-roles SCP does not cover role {role}.")
-
-
-DELEGATED_ADMIN = "aws:organizations/delegatedAdministrator:DelegatedAdministrator"
-GUARDDUTY_ADMIN = "aws:guardduty/organizationAdminAccount:OrganizationAdminAccount"
-SECURITYHUB_ADMIN = "aws:securityhub/organizationAdminAccount:OrganizationAdminAccount"
 
 
 @stack_policy(

@@ -9,6 +9,7 @@ from typing import Any
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from jamaa_policies.families import RDS_CLUSTER, RDS_CLUSTER_INSTANCE, RDS_INSTANCE
+from jamaa_policies.families import RDS_PARAMETER_GROUP as PARAMETER_GROUP
 from jamaa_policies.framework import (
     StackIndex,
     as_list,
@@ -29,7 +30,6 @@ from jamaa_policies.framework import (
 from jamaa_policies.settings import Settings
 
 DB_INSTANCE = RDS_INSTANCE
-PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 
 # engine family prefix -> the parameter that refuses clear-text connections, and its required value
 TLS_PARAMETERS = {"postgres": ("rds.force_ssl", "1"), "mysql": ("require_secure_transport", "1")}

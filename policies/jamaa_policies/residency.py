@@ -11,6 +11,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
 from jamaa_policies.backup import arn_region, region_of
+from jamaa_policies.families import BACKUP_PLAN as PLAN
 from jamaa_policies.framework import (
     as_list,
     data_class_of,
@@ -23,7 +24,6 @@ from jamaa_policies.framework import (
 from jamaa_policies.settings import CNDP_TAG, Settings
 
 AWS_PROVIDER = "pulumi:providers:aws"
-PLAN = "aws:backup/plan:Plan"
 
 
 def _regions(settings: Settings) -> dict[str, dict[str, Any]]:

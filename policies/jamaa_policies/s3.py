@@ -24,6 +24,7 @@ from jamaa_policies.families import (
     S3_PUBLIC_ACCESS_BLOCKS,
     S3_SSE,
     S3_VERSIONING,
+    TRAIL,
 )
 from jamaa_policies.framework import (
     StackIndex,
@@ -58,7 +59,6 @@ VERSIONING = S3_VERSIONING
 LOGGING = S3_LOGGING
 OBJECT_LOCK = S3_OBJECT_LOCK
 BUCKET_POLICY = S3_POLICIES[0]
-TRAIL = "aws:cloudtrail/trail:Trail"
 
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
@@ -322,9 +322,7 @@ def bucket_versioning(args: StackValidationArgs, report: ReportViolation, _confi
     versionings = index.of_type(*VERSIONING)
 
     def check(bucket: PolicyResource) -> None:
-        found = covered(index, bucket, versionings, "bucket", bucket_identifiers)
-        statuses = [get_path(v.props, "versioningConfiguration", "status") for v in found]
-        if "Enabled" not in statuses:
+        if not has_versioning(index, bucket, versionings):
             report(f"{label(bucket)} does not have versioning enabled.", bucket.urn)
 
     each(buckets, check)
@@ -347,6 +345,48 @@ def _lock_config(settings: Settings) -> dict[str, dict[str, Any]]:
             "Environments where the default retention must be in COMPLIANCE mode.",
         ),
     }
+
+
+def default_retentions(index: StackIndex, bucket: PolicyResource, locks: list[PolicyResource]) -> list[Any]:
+    """The default retentions (`rule.defaultRetention`) of the Object Lock configurations of `bucket`."""
+    found = covered(index, bucket, locks, "bucket", bucket_identifiers)
+    retentions = [get_path(lock.props, "rule", "defaultRetention") for lock in found]
+    return [r for r in retentions if r is not None]
+
+
+def retention_days(retention: Mapping[str, Any]) -> int:
+    """A default retention in days (given in days, or in years of 365 days)."""
+    days = retention.get("days")
+    return int(days) if days is not None else int(retention.get("years") or 0) * 365
+
+
+def has_versioning(index: StackIndex, bucket: PolicyResource, versionings: list[PolicyResource]) -> bool:
+    found = covered(index, bucket, versionings, "bucket", bucket_identifiers)
+    return "Enabled" in [get_path(v.props, "versioningConfiguration", "status") for v in found]
+
+
+def lock_problem(
+    bucket: PolicyResource,
+    index: StackIndex,
+    locks: list[PolicyResource],
+    config: Mapping[str, Any],
+    without_lock: str,
+) -> tuple[str | None, list[Any]]:
+    """What is wrong with the Object Lock of a bucket that must have one (None: nothing), and its default
+    retentions: `without_lock` when objectLockEnabled is off, then no default retention, then a mode other
+    than COMPLIANCE in an environment of `config["compliance_mode_environments"]`."""
+    if not truthy(bucket.props.get("objectLockEnabled")):
+        return f"{label(bucket)} {without_lock}", []
+    retentions = default_retentions(index, bucket, locks)
+    if not retentions:
+        return f"{label(bucket)} has Object Lock but no default retention rule.", []
+    modes = {r.get("mode") for r in retentions}
+    if environment_of(bucket, config) in config["compliance_mode_environments"] and "COMPLIANCE" not in modes:
+        return (
+            f"{label(bucket)}: default retention mode {sorted(map(str, modes))} "
+            "must be COMPLIANCE in this environment."
+        ), retentions
+    return None, retentions
 
 
 def _needs_lock(bucket: PolicyResource, trail_buckets: set[str], config: Mapping[str, Any]) -> bool:
@@ -386,23 +426,11 @@ def object_lock_archive_logs(
 
     # which buckets are CloudTrail targets must be known before judging any
     def check(bucket: PolicyResource) -> None:
-        if not truthy(bucket.props.get("objectLockEnabled")):
-            report(f"{label(bucket)} is an archive/audit-log bucket without objectLockEnabled.", bucket.urn)
-            return
-        found = covered(index, bucket, locks, "bucket", bucket_identifiers)
-        retentions = [get_path(lock.props, "rule", "defaultRetention") for lock in found]
-        retentions = [r for r in retentions if r is not None]
-        if not retentions:
-            report(f"{label(bucket)} has Object Lock but no default retention rule.", bucket.urn)
-            return
-        if environment_of(bucket, config) in config["compliance_mode_environments"]:
-            modes = {r.get("mode") for r in retentions}
-            if "COMPLIANCE" not in modes:
-                report(
-                    f"{label(bucket)}: default retention mode {sorted(map(str, modes))} "
-                    "must be COMPLIANCE in this environment.",
-                    bucket.urn,
-                )
+        problem, _ = lock_problem(
+            bucket, index, locks, config, "is an archive/audit-log bucket without objectLockEnabled."
+        )
+        if problem is not None:
+            report(problem, bucket.urn)
 
     each([b for b in buckets if _needs_lock(b, trail_buckets, config)], check)
 
@@ -430,9 +458,7 @@ def object_lock_retention(
     if retention is None:
         report("Object Lock configuration has no default retention rule.")
         return
-    days = retention.get("days")
-    years = retention.get("years")
-    total = int(days) if days is not None else int(years or 0) * 365
+    total = retention_days(retention)
     if total < int(config["min_retention_days"]):
         report(
             f"Default retention is {total} days, under the minimum of {number(config['min_retention_days'])}."

@@ -22,7 +22,7 @@ class BackupArgs:
     kms_key_arn: pulumi.Input[str]
     dr_kms_key_arn: pulumi.Input[str]
     dr_provider: aws.Provider
-    lock_mode: str  # compliance | governance
+    lock_mode: str  # COMPLIANCE | GOVERNANCE (the environment's backup_vault_lock_mode)
     retention_days: dict[str, int]  # data class → daily retention (≥ the class floor)
     floors: dict[str, int]  # data class → national floor
 
@@ -50,7 +50,7 @@ class BackupPlans(pulumi.ComponentResource):
             days for cls, d in args.retention_days.items() for _, _, days in schedules(d, args.floors[cls])
         ]
         min_days, max_days = min(all_days), max(all_days)
-        changeable = COMPLIANCE_GRACE_DAYS if args.lock_mode == "compliance" else None
+        changeable = COMPLIANCE_GRACE_DAYS if args.lock_mode == "COMPLIANCE" else None
 
         self.vault = aws.backup.Vault(
             name("vault"),

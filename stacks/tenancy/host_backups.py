@@ -36,7 +36,7 @@ DESTRUCTIVE_ACTIONS = (
     "s3:PutBucketPolicy",
     "s3:DeleteBucket",
 )
-LOCK_MODES = {"compliance": "COMPLIANCE", "governance": "GOVERNANCE"}
+LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 
 
 def host_backups_bucket(tenancy: Tenancy) -> str:
@@ -64,7 +64,7 @@ class HostBackupsArgs:
     kms_key_arn: pulumi.Input[str]
     kms_key_alias: str
     access_log_bucket: str
-    lock_mode: str  # the environment's backup_vault_lock_mode: compliance | governance
+    lock_mode: str  # the environment's backup_vault_lock_mode: COMPLIANCE | GOVERNANCE
     retention_days: int  # ≥ the national floor of every data class the servers hold
     servers: list[BackupServer] = field(default_factory=list)
 
@@ -79,7 +79,7 @@ class HostBackups(pulumi.ComponentResource):
         super().__init__("jamaa:backup:HostBackups", tenancy.name(PURPOSE), None, opts)
         if args.lock_mode not in LOCK_MODES:
             raise ValueError(
-                f"host backups: lock mode {args.lock_mode!r} is not one of {', '.join(sorted(LOCK_MODES))}"
+                f"host backups: lock mode {args.lock_mode!r} is not one of {', '.join(LOCK_MODES)}"
             )
         floor = tenancy.envs.national.retention_floor(args.data_class)
         if args.retention_days < floor:
@@ -108,7 +108,7 @@ class HostBackups(pulumi.ComponentResource):
                 data_class=args.data_class,
                 kms_key_arn=args.kms_key_arn,
                 access_log_bucket=args.access_log_bucket,
-                object_lock=ObjectLock(LOCK_MODES[args.lock_mode], args.retention_days),
+                object_lock=ObjectLock(args.lock_mode, args.retention_days),
                 noncurrent_days=args.retention_days,
                 extra_statements=[servers_never],
             ),

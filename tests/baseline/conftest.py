@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import hostchecks
 from hostchecks import HostContext, NotApplicable, host_controls, host_roles
 
+from jamaa.results import Status
+
 REPO = Path(__file__).resolve().parents[2]
 PROP_STATUS = "jamaa_status"  # read by jamaa.verify.plugin
 
@@ -160,11 +162,11 @@ class Baseline:
         record("references", json.dumps([_ref(r) for r in control.references], ensure_ascii=False))
         check = self.checks.get(control.id)
         if check is None:
-            record(PROP_STATUS, "error")
+            record(PROP_STATUS, Status.ERROR.value)
             pytest.fail(f"{control.id}: no check registered in tests/baseline/hostchecks", pytrace=False)
         reason = self.not_applicable(control, ctx)
         if reason is not None:
-            record(PROP_STATUS, "not-applicable")
+            record(PROP_STATUS, Status.NOT_APPLICABLE.value)
             record("reason", reason)
             pytest.skip(f"not applicable: {reason}")
         waiver = self.waivers_for(ctx).get(control.id)
@@ -177,7 +179,7 @@ class Baseline:
                 "ticket": getattr(waiver, "ticket", None),
                 "scope": _scope(waiver),
             }
-            record(PROP_STATUS, "waived")
+            record(PROP_STATUS, Status.WAIVED.value)
             record("waiver", json.dumps(info, ensure_ascii=False))
             record("observed", observed[0])
             pytest.skip(
@@ -187,28 +189,28 @@ class Baseline:
         try:
             check(host, ctx)
         except NotApplicable as reason:
-            record(PROP_STATUS, "not-applicable")
+            record(PROP_STATUS, Status.NOT_APPLICABLE.value)
             record("reason", str(reason))
             pytest.skip(f"not applicable: {reason}")
         except AssertionError:
-            record(PROP_STATUS, "fail")
+            record(PROP_STATUS, Status.FAIL.value)
             raise
         except Exception:
-            record(PROP_STATUS, "error")
+            record(PROP_STATUS, Status.ERROR.value)
             raise
-        record(PROP_STATUS, "pass")
+        record(PROP_STATUS, Status.PASS.value)
 
 
 def _observe(check: Any, host: Any, ctx: HostContext) -> tuple[str, str]:
     try:
         check(host, ctx)
     except NotApplicable as reason:
-        return "not-applicable", str(reason)
+        return Status.NOT_APPLICABLE.value, str(reason)
     except AssertionError as error:
-        return "fail", str(error).splitlines()[0] if str(error) else "assertion failed"
+        return Status.FAIL.value, str(error).splitlines()[0] if str(error) else "assertion failed"
     except Exception as error:
-        return "error", f"{type(error).__name__}: {error}"
-    return "pass", ""
+        return Status.ERROR.value, f"{type(error).__name__}: {error}"
+    return Status.PASS.value, ""
 
 
 def _ref(ref: Any) -> dict[str, Any]:

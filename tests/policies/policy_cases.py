@@ -6,10 +6,16 @@ violation, nothing left undecided); otherwise it is a fragment of the violation 
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Any
 
 from policy_kit import Res, provider, unknown
+
+from jamaa.policy.pack import policies_module
+
+policies_module()  # puts policies/ on sys.path
+T = importlib.import_module("jamaa_policies.families")  # the resource-type names, once
 
 MT = {
     "jamaa:region": "MA-07",
@@ -19,47 +25,47 @@ MT = {
     "jamaa:managed-by": "pulumi",
 }
 
-BUCKET = "aws:s3/bucket:Bucket"
-PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-LOGGING = "aws:s3/bucketLogging:BucketLogging"
-LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
-BPOLICY = "aws:s3/bucketPolicy:BucketPolicy"
-ACL = "aws:s3/bucketAcl:BucketAcl"
-LT = "aws:ec2/launchTemplate:LaunchTemplate"
-EC2 = "aws:ec2/instance:Instance"
-VOLUME = "aws:ebs/volume:Volume"
-SUBNET = "aws:ec2/subnet:Subnet"
-SG = "aws:ec2/securityGroup:SecurityGroup"
-SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-SG_IN = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-NACL = "aws:ec2/networkAcl:NetworkAcl"
-NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
-DSG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
-DNACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
-DVPC = "aws:ec2/defaultVpc:DefaultVpc"
-VPC = "aws:ec2/vpc:Vpc"
-FLOW = "aws:ec2/flowLog:FlowLog"
-RDS = "aws:rds/instance:Instance"
-PG = "aws:rds/parameterGroup:ParameterGroup"
-KEY = "aws:kms/key:Key"
-TRAIL = "aws:cloudtrail/trail:Trail"
-LOGGROUP = "aws:cloudwatch/logGroup:LogGroup"
-DETECTOR = "aws:guardduty/detector:Detector"
-RECORDER = "aws:cfg/recorder:Recorder"
-CHANNEL = "aws:cfg/deliveryChannel:DeliveryChannel"
-STATUS = "aws:cfg/recorderStatus:RecorderStatus"
-HUB = "aws:securityhub/account:Account"
-STANDARD = "aws:securityhub/standardsSubscription:StandardsSubscription"
-VAULT = "aws:backup/vault:Vault"
-VLOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
-PLAN = "aws:backup/plan:Plan"
-SELECTION = "aws:backup/selection:Selection"
-IAM_POLICY = "aws:iam/policy:Policy"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+BUCKET = T.S3_BUCKETS[0]
+PAB = T.S3_PUBLIC_ACCESS_BLOCKS[0]
+SSE = T.S3_SSE[0]
+VERSIONING = T.S3_VERSIONING[0]
+LOGGING = T.S3_LOGGING[0]
+LOCK = T.S3_OBJECT_LOCK[0]
+BPOLICY = T.S3_POLICIES[0]
+ACL = T.S3_ACLS[0]
+LT = T.EC2_LAUNCH_TEMPLATE
+EC2 = T.EC2_INSTANCE
+VOLUME = T.EBS_VOLUME
+SUBNET = T.SUBNET
+SG = T.SECURITY_GROUP
+SG_RULE = T.SG_RULE
+SG_IN = T.SG_INGRESS_RULE
+NACL = T.NACL
+NACL_RULE = T.NACL_RULE
+DSG = T.DEFAULT_SG
+DNACL = T.DEFAULT_NACL
+DVPC = T.DEFAULT_VPC
+VPC = T.VPC
+FLOW = T.FLOW_LOG
+RDS = T.RDS_INSTANCE
+PG = T.RDS_PARAMETER_GROUP
+KEY = T.KMS_KEYS[0]
+TRAIL = T.TRAIL
+LOGGROUP = T.LOG_GROUP
+DETECTOR = T.GUARDDUTY_DETECTOR
+RECORDER = T.CONFIG_RECORDER
+CHANNEL = T.CONFIG_DELIVERY_CHANNEL
+STATUS = T.CONFIG_RECORDER_STATUS
+HUB = T.SECURITYHUB_ACCOUNT
+STANDARD = T.SECURITYHUB_STANDARD
+VAULT = T.BACKUP_VAULT
+VLOCK = T.BACKUP_VAULT_LOCK
+PLAN = T.BACKUP_PLAN
+SELECTION = T.BACKUP_SELECTION
+IAM_POLICY = T.IAM_POLICY
+ROLE = T.IAM_ROLE
+ROLE_POLICY = T.IAM_INLINE[0]
+ATTACH = T.IAM_ATTACHMENTS[0]
 
 CIS_ARN = "arn:aws:securityhub:eu-south-2::standards/cis-aws-foundations-benchmark/v/3.0.0"
 DR_VAULT_ARN = "arn:aws:backup:eu-west-3:000000000000:backup-vault:dr"
@@ -218,11 +224,11 @@ def server_policy(*statements: dict[str, Any]) -> Res:
     return Res(IAM_POLICY, "server-backups", {"policy": doc(*statements)})
 
 
-ORGANIZATION = "aws:organizations/organization:Organization"
-SCP = "aws:organizations/policy:Policy"
-DELEGATED_ADMIN = "aws:organizations/delegatedAdministrator:DelegatedAdministrator"
-GUARDDUTY_ADMIN = "aws:guardduty/organizationAdminAccount:OrganizationAdminAccount"
-SECURITYHUB_ADMIN = "aws:securityhub/organizationAdminAccount:OrganizationAdminAccount"
+ORGANIZATION = T.ORGANIZATION
+SCP = T.ORGANIZATION_POLICY
+DELEGATED_ADMIN = T.DELEGATED_ADMIN
+GUARDDUTY_ADMIN = T.GUARDDUTY_ADMIN
+SECURITYHUB_ADMIN = T.SECURITYHUB_ADMIN
 DELEGATED_PRINCIPALS = [
     "access-analyzer.amazonaws.com",
     "backup.amazonaws.com",
@@ -230,7 +236,7 @@ DELEGATED_PRINCIPALS = [
     "config-multiaccountsetup.amazonaws.com",
     "config.amazonaws.com",
 ]
-SCP_ATTACHMENT = "aws:organizations/policyAttachment:PolicyAttachment"
+SCP_ATTACHMENT = T.ORGANIZATION_POLICY_ATTACHMENT
 
 
 def scp_statement(*statements: dict[str, Any]) -> dict[str, Any]:

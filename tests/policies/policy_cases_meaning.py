@@ -7,45 +7,51 @@ with `evasive-` is one that a string-matching rule would have let through.
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 from typing import Any
 
 from policy_cases import BUCKET, MT, PAB, SG, SG_IN, SG_RULE, TRAIL, bucket, doc, tags, trail
 from policy_kit import Res
 
+from jamaa.policy.pack import policies_module
+
+policies_module()  # puts policies/ on sys.path
+T = importlib.import_module("jamaa_policies.families")  # the resource-type names, once
+
 OWN = "000000000000"
 OUTSIDER = "123456789012"
-BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
-ACL_V2 = "aws:s3/bucketAclV2:BucketAclV2"
-BPOLICY = "aws:s3/bucketPolicy:BucketPolicy"
-NACL = "aws:ec2/networkAcl:NetworkAcl"
-NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
-IAM_POLICY = "aws:iam/policy:Policy"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ATTACH_EXCLUSIVE = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
-POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
-TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
-QUEUE = "aws:sqs/queue:Queue"
-QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
-LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
-LAMBDA_URL = "aws:lambda/functionUrl:FunctionUrl"
-LAMBDA = "aws:lambda/function:Function"
-LAYER_PERMISSION = "aws:lambda/layerVersionPermission:LayerVersionPermission"
-KEY = "aws:kms/key:Key"
-KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
-GRANT = "aws:kms/grant:Grant"
-REPLICA_KEY = "aws:kms/replicaKey:ReplicaKey"
-RDS = "aws:rds/instance:Instance"
-CLUSTER = "aws:rds/cluster:Cluster"
-CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
-EC2 = "aws:ec2/instance:Instance"
-SPOT = "aws:ec2/spotInstanceRequest:SpotInstanceRequest"
-SPOT_FLEET = "aws:ec2/spotFleetRequest:SpotFleetRequest"
-LT = "aws:ec2/launchTemplate:LaunchTemplate"
-LC = "aws:ec2/launchConfiguration:LaunchConfiguration"
-ASG = "aws:autoscaling/group:Group"
-SSM = "aws:ssm/parameter:Parameter"
+BUCKET_V2 = T.S3_BUCKETS[1]
+ACL_V2 = T.S3_ACLS[1]
+BPOLICY = T.S3_POLICIES[0]
+NACL = T.NACL
+NACL_RULE = T.NACL_RULE
+IAM_POLICY = T.IAM_POLICY
+ROLE = T.IAM_ROLE
+ROLE_POLICY = T.IAM_INLINE[0]
+ATTACH_EXCLUSIVE = T.IAM_EXCLUSIVE_ATTACHMENTS[0]
+POLICY_ATTACHMENT = T.IAM_ATTACHMENTS[3]
+TOPIC_POLICY = T.SNS_TOPIC_POLICY
+QUEUE = T.SQS_QUEUE
+QUEUE_POLICY = T.SQS_QUEUE_POLICY
+LAMBDA_PERMISSION = T.LAMBDA_PERMISSION
+LAMBDA_URL = T.LAMBDA_URL
+LAMBDA = T.LAMBDA_FUNCTION
+LAYER_PERMISSION = T.LAMBDA_LAYER_PERMISSION
+KEY = T.KMS_KEYS[0]
+KEY_POLICY = T.KMS_KEY_POLICY
+GRANT = T.KMS_GRANT
+REPLICA_KEY = T.KMS_KEYS[2]
+RDS = T.RDS_INSTANCE
+CLUSTER = T.RDS_CLUSTER
+CLUSTER_INSTANCE = T.RDS_CLUSTER_INSTANCE
+EC2 = T.EC2_INSTANCE
+SPOT = T.EC2_SPOT_INSTANCE
+SPOT_FLEET = T.EC2_SPOT_FLEET
+LT = T.EC2_LAUNCH_TEMPLATE
+LC = T.EC2_LAUNCH_CONFIGURATION
+ASG = T.AUTOSCALING_GROUP
+SSM = T.SSM_PARAMETER
 
 
 def urn(type_: str, name: str) -> str:

@@ -373,7 +373,7 @@ def test_backup(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     assert len(locks) == 2
     for lock in locks:
         compliance = "changeableForDays" in lock.inputs
-        assert compliance is (settings.backup_vault_lock_mode == "compliance")
+        assert compliance is (settings.backup_vault_lock_mode == "COMPLIANCE")
         if env == "prod":
             assert compliance
     plans = {p.name.rsplit("-", 1)[-1]: p for p in plan.of_type("aws:backup/plan:Plan")}

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from attackerlib import Attacker, Management, Target
 
+from jamaa.results import Status
+
 
 def _runner(config: pytest.Config) -> Any:
     inventory = config.getoption("ansible_inventory", None)
@@ -134,7 +136,7 @@ class Probe:
         self.record("title", related)
 
     def not_applicable(self, reason: str) -> None:
-        self.record("jamaa_status", "not-applicable")
+        self.record("jamaa_status", Status.NOT_APPLICABLE.value)
         self.record("reason", reason)
         pytest.skip(f"not applicable: {reason}")
 
