@@ -21,11 +21,9 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from jamaa.catalogue import load_catalogue  # noqa: E402
-from jamaa.drift.model import CONTROL_ID, control_ids  # noqa: E402
+from jamaa.catalogue import load_catalogue
+from jamaa.drift.model import CONTROL_ID, control_ids
+from jamaa.paths import REPO
 
 COMMANDS = {"shell", "command", "raw", "script"}
 NOT_MODULES = {

@@ -21,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+from jamaa.paths import REPO
 from jamaa.recap import play_recap
 
-REPO = Path(__file__).resolve().parents[1]
 TASK_TIME = re.compile(r"^(.+?) -+ (\d+\.\d+)s$", re.M)
 
 

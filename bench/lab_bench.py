@@ -22,15 +22,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-T = TypeVar("T")
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from jamaa.lab.image import ImageBuilder
+from jamaa.lab.lab import Lab, lab_dir
+from jamaa.lab.profile import load_named_profile
+from jamaa.lab.state import load_state
+from jamaa.lab.system import cache_dir
+from jamaa.paths import REPO
 
-from jamaa.lab.image import ImageBuilder  # noqa: E402
-from jamaa.lab.lab import Lab, lab_dir  # noqa: E402
-from jamaa.lab.profile import load_named_profile  # noqa: E402
-from jamaa.lab.state import load_state  # noqa: E402
-from jamaa.lab.system import cache_dir  # noqa: E402
+T = TypeVar("T")
 
 
 def timed(label: str, results: dict[str, float], func: Callable[[], T]) -> T:

@@ -18,9 +18,9 @@ from collections import Counter
 from pathlib import Path
 
 from jamaa.config import load_environments
+from jamaa.paths import REPO as ROOT
 from jamaa.plan import run_program
 
-ROOT = Path(__file__).resolve().parents[1]
 ORG_MAX_RESOURCES = 500
 
 

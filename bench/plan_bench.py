@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from jamaa.config import load_environments
+from jamaa.paths import REPO as ROOT
 from jamaa.plan import run_program
 
-ROOT = Path(__file__).resolve().parents[1]
 LARGEST = "ma-07-prod"
 TARGETS = {"max_resources": 1000, "largest_s": 10.0, "all_prod_s": 60.0, "ratio": 1.5}
 

@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from jamaa.paths import REPO
 from jamaa.plan import known_stacks
 from jamaa.plan.worker import plan_stacks
 from jamaa.policy import evaluate, load_pack
 
-REPO = Path(__file__).resolve().parents[1]
 ESTATE_TARGET_S = 60.0
 EVALUATION_TARGET_S = 5.0
 

@@ -38,9 +38,9 @@ from typing import Any
 import yaml
 
 from jamaa.lab.system import ensure_inotify_instances
+from jamaa.paths import REPO
 from jamaa.recap import play_recap
 
-REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / ".venv" / "bin"
 FLEET = 1500  # communes: one server each is the upper bound (most share a regional pool)
 LAB_REGION = "MA-07"

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from jamaa.paths import REPO
 
 
 def _size_mb(path: Path) -> float:

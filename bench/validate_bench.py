@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from jamaa.paths import REPO
+
 JAMAA = [sys.executable, "-m", "jamaa.cli", "validate"]
 TIMEOUT = 60
 

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from jamaa.errors import ConfigError
 from jamaa.links import Link, derive_links
 from jamaa.links import refs as link_refs
+from jamaa.paths import CONTROLS, REPO
 from jamaa.yamlio import load_yaml
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -38,10 +39,10 @@ SEVERITY_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 
 
 SCHEMA_FILE = "schema.json"
 FRAMEWORKS_FILE = "frameworks.yaml"
-DEFAULT_CONTROLS_DIR = Path(__file__).resolve().parent.parent / "policies" / "controls"
+DEFAULT_CONTROLS_DIR = CONTROLS
 DEFAULT_FRAMEWORKS = DEFAULT_CONTROLS_DIR.parent / FRAMEWORKS_FILE
 DERIVED_FIELDS = ("enforced_by", "verified_by")
-REPO_ROOT = DEFAULT_CONTROLS_DIR.parents[1]
+REPO_ROOT = REPO
 
 
 class Title(BaseModel):

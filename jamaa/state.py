@@ -64,7 +64,9 @@ class Bootstrap:
 
 def default_environments() -> Path:
     """The checkout's environments/ (beside this package): found the same wherever the command runs."""
-    return Path(__file__).resolve().parents[1] / "environments"
+    from jamaa.paths import ENVIRONMENTS
+
+    return ENVIRONMENTS
 
 
 def check_inputs(region: str, name: str, environments: Path | None) -> None:

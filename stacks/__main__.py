@@ -36,6 +36,7 @@ from tenancy.servers import (
 from jamaa.cloudinit import render_user_data
 from jamaa.config import Environments, load_environments
 from jamaa.errors import JamaaError
+from jamaa.paths import ENVIRONMENTS
 
 
 def deploy_region(config: pulumi.Config, envs: Environments) -> None:
@@ -280,7 +281,7 @@ def deploy_region(config: pulumi.Config, envs: Environments) -> None:
 
 
 config = pulumi.Config("jamaa")
-root = Path(config.get("environments") or Path(__file__).resolve().parent.parent / "environments")
+root = Path(config.get("environments") or ENVIRONMENTS)
 kind = config.get("kind")
 if kind:
     from organization.program import deploy

@@ -1,6 +1,6 @@
 """Session-wide fixtures. `lab`: the lab's real hosts, brought up once (by whichever suite asks first).
 
-Host suites (tests/lab, tests/roles, tests/baseline, tests/backups…) mark their tests `lab` and take
+Host suites (tests/lab, tests/roles, tests/verify, tests/backups…) mark their tests `lab` and take
 the `lab` fixture: a `jamaa.lab.lab.LabHandle` with `inventory`, `ssh_config`, `hosts` (name →
 record: kind, role, lan_ip, ssh_port, groups, communes), `group(name)`, `ssh(host, command)` and the
 `s3` endpoints. The fixture never takes the lab down: `make test` runs the suites in order as separate

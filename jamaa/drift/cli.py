@@ -21,9 +21,9 @@ from rich.console import Console
 from jamaa.clikit import fails_cleanly
 from jamaa.drift import section  # noqa: F401  registers the evidence report's drift section
 from jamaa.drift.model import DriftRun, results_path
+from jamaa.paths import REPO
 
 console = Console()
-REPO = Path(__file__).resolve().parents[2]
 
 
 def show(run: DriftRun) -> None:

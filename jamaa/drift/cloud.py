@@ -20,8 +20,8 @@ from typing import Any
 
 from jamaa.drift.model import NO_CONTROL, DriftRun, Finding, TargetResult
 from jamaa.errors import ConfigError
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 NO_CHANGE_OPS = frozenset({"same", "read", "refresh", "discard", "remove-pending-replace"})
 
 

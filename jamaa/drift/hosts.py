@@ -30,8 +30,8 @@ from jamaa.drift.model import (
     control_ids,
 )
 from jamaa.errors import ConfigError, JamaaError
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "playbooks" / "site.yml"
 MAX_DIFF_LINES = 80
 

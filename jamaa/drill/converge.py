@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jamaa.drill.lab import LabBackup, prepare
-from jamaa.drill.runner import REPO, ansible_playbook
+from jamaa.drill.runner import ansible_playbook
+from jamaa.paths import REPO
 from jamaa.recap import play_recap
 
 

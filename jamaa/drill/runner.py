@@ -11,8 +11,7 @@ from pathlib import Path
 from jamaa.drill.lab import DrillError
 from jamaa.drill.results import DrillResults, collect, results_path
 from jamaa.errors import ConfigError
-
-REPO = Path(__file__).resolve().parents[2]
+from jamaa.paths import REPO
 
 
 def default_inventory(environments: Path, env: str) -> Path:

@@ -1,26 +1,23 @@
-"""`jamaa lab run` (`make lab`): the whole chain on the lab, each stage that exists run for real.
+"""`jamaa lab run` (`make lab`): the whole chain on the lab, every stage run for real.
 
-A stage is a name, a prerequisite (a file, an importable module, or a `jamaa` command that must
-exist), what it runs, and which earlier stages it needs to have passed. A stage whose prerequisite
-is missing says "not built yet" and counts neither as passed nor as failed; a stage whose needed
-stage failed says so and does not run. Other parts of Jamaa plug in by adding a `Stage` to `STAGES`
-(or by `register(stage)` before `run_chain`).
+A stage is a name, what it runs, and which earlier stages it needs to have passed; a stage whose
+needed stage failed says so and does not run. The stages are the explicit list `STAGES`.
 
 Each command stage's output goes to `out/lab/NN-STAGE.log`; the summary names it.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-Status = Literal["passed", "failed", "not built yet", "skipped"]
+Status = Literal["passed", "failed", "skipped"]
 Note = Callable[[str], None]
 
 
@@ -34,21 +31,6 @@ class Context:
 
 
 @dataclass(frozen=True)
-class Requirement:
-    """What must exist for a stage to run: files, importable modules, `jamaa` sub-commands."""
-
-    files: tuple[str, ...] = ()
-    modules: tuple[str, ...] = ()
-    commands: tuple[tuple[str, ...], ...] = ()
-
-    def missing(self, repo: Path) -> list[str]:
-        absent = [f"file {f}" for f in self.files if not (repo / f).exists()]
-        absent += [f"module {m}" for m in self.modules if not _importable(m)]
-        absent += [f"command `jamaa {' '.join(c)}`" for c in self.commands if not jamaa_has_command(c)]
-        return absent
-
-
-@dataclass(frozen=True)
 class Outcome:
     status: Status
     detail: str = ""
@@ -59,11 +41,10 @@ class Outcome:
 class Stage:
     name: str
     description: str
-    requires: Requirement = field(default_factory=Requirement)
     # a command, run in the repository root; "{python}" is this Python, "{bin}" its bin directory
     argv: Sequence[str] = ()
     action: Callable[[Context], Outcome] | None = None  # or a function, run in-process
-    needs: tuple[str, ...] = ()  # stages that must have passed (or not exist) for this one to run
+    needs: tuple[str, ...] = ()  # stages that must have passed for this one to run
 
     def run(self, ctx: Context, index: int) -> Outcome:
         if self.action is not None:
@@ -86,28 +67,6 @@ class StageResult:
     stage: Stage
     outcome: Outcome
     seconds: float
-
-
-def _importable(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def jamaa_has_command(path: Sequence[str]) -> bool:
-    """Whether `jamaa PATH…` is a registered command (walks the Typer app's click tree)."""
-    import typer
-
-    from jamaa.cli import app
-
-    command = typer.main.get_command(app)
-    for part in path:
-        commands = getattr(command, "commands", None)  # only groups have sub-commands
-        if not isinstance(commands, dict) or part not in commands:
-            return False
-        command = commands[part]
-    return True
 
 
 def _last_line(log: Path) -> str:
@@ -139,20 +98,17 @@ STAGES: list[Stage] = [
     Stage(
         "validate",
         "validate the environments (config, catalogue, waivers)",
-        Requirement(commands=(("validate",),)),
         argv=("{python}", "-m", "jamaa.cli", "validate", "environments"),
     ),
     Stage(
         "plan",
         "offline plan of the `lab` stack (Pulumi program under mocks)",
-        Requirement(commands=(("plan",),)),
         argv=("{python}", "-m", "jamaa.cli", "plan", "lab", "--quiet"),
         needs=("validate",),
     ),
     Stage(
         "policy",
         "policy check of the `lab` stack's plan (CrossGuard pack, offline)",
-        Requirement(commands=(("policy", "check"),)),
         argv=("{python}", "-m", "jamaa.cli", "policy", "check", "lab"),
         needs=("validate",),
     ),
@@ -160,47 +116,34 @@ STAGES: list[Stage] = [
     Stage(
         "converge",
         "playbooks/site.yml against the lab inventory",
-        Requirement(files=("playbooks/site.yml",)),
         argv=("{bin}/ansible-playbook", "-i", LAB_INVENTORY, "playbooks/site.yml"),
         needs=("lab-up",),
     ),
     Stage(
         "backup",
         "backups: the lab's Object Lock bucket, vault secrets, roles/backup and a first backup",
-        Requirement(files=("playbooks/backup.yml",), modules=("jamaa.drill.stages",)),
         action=lambda ctx: _drill_stages().backup_stage(ctx),
         needs=("converge",),
     ),
     Stage(
         "baseline",
         "baseline suite (testinfra) against the lab's servers",
-        Requirement(files=("tests/baseline/test_host_controls.py",), commands=(("verify",),)),
         argv=("{python}", "-m", "jamaa.cli", "verify", "--env", "lab"),  # environments/lab, with group_vars
         needs=("lab-up",),
     ),
     Stage(
         "drill",
         "restore drill: newest snapshots and databases restored to scratch, verified (RPO, RTO)",
-        Requirement(files=("playbooks/restore_drill.yml",), modules=("jamaa.drill.stages",)),
         action=lambda ctx: _drill_stages().drill_stage(ctx),
         needs=("backup",),
     ),
     Stage(
         "report",
         "evidence report of the lab (HTML + JSON)",
-        Requirement(commands=(("report",),)),
         argv=("{python}", "-m", "jamaa.cli", "report", "--env", "lab", "--out", "out/report/lab"),
         needs=("validate",),
     ),
 ]
-
-
-def register(stage: Stage, *, before: str | None = None) -> None:
-    """Add a stage (before the named one, else at the end)."""
-    names = [s.name for s in STAGES]
-    if stage.name in names:
-        raise ValueError(f"stage {stage.name!r} is already registered")
-    STAGES.insert(names.index(before) if before in names else len(STAGES), stage)
 
 
 def run_chain(ctx: Context, stages: Sequence[Stage] | None = None) -> list[StageResult]:
@@ -209,11 +152,8 @@ def run_chain(ctx: Context, stages: Sequence[Stage] | None = None) -> list[Stage
     for index, stage in enumerate(stages if stages is not None else STAGES, start=1):
         started = time.monotonic()
         blocked = [n for n in stage.needs if status.get(n) in ("failed", "skipped")]
-        missing = stage.requires.missing(ctx.repo)
         if blocked:
             outcome = Outcome("skipped", f"needs {', '.join(blocked)}, which did not pass")
-        elif missing:
-            outcome = Outcome("not built yet", "missing " + ", ".join(missing))
         else:
             ctx.note(f"stage {stage.name}: {stage.description}")
             try:

@@ -227,7 +227,7 @@ def _down(environments: Path) -> None:
 @lab_app.command("run")
 def run_command(profile: ProfileOpt = DEFAULT_PROFILE, environments: EnvOpt = Path("environments")) -> None:
     """The whole chain on the lab (`make lab`): validate → plan → policy → lab up → site.yml →
-    baseline → report. Stages not built yet say so; the lab stays up afterwards."""
+    baseline → report. The lab stays up afterwards."""
     _run(profile, environments)
 
 
@@ -243,7 +243,7 @@ def _run(profile_name: str, environments: Path) -> None:
     table = Table(title=f"jamaa lab run (profile {profile_name}): {time.monotonic() - started:.0f} s")
     for column in ("stage", "result", "time", "detail", "log"):
         table.add_column(column)
-    colours = {"passed": "green", "failed": "red", "skipped": "yellow", "not built yet": "dim"}
+    colours = {"passed": "green", "failed": "red", "skipped": "yellow"}
     for result in results:
         outcome = result.outcome
         log = str(outcome.log.relative_to(repo)) if outcome.log else ""

@@ -13,9 +13,11 @@ from rich.table import Table
 
 from jamaa.clikit import fails_cleanly
 from jamaa.errors import ConfigError
+from jamaa.paths import ENVIRONMENTS as ENVIRONMENTS_DIR
+from jamaa.paths import REPO as REPO_ROOT
 from jamaa.policy.engine import evaluate, load_pack_config
 from jamaa.policy.formats import FORMATS, render, render_many
-from jamaa.policy.pack import ENVIRONMENTS_DIR, REPO_ROOT, load_pack
+from jamaa.policy.pack import load_pack
 from jamaa.policy.waivers import CloudWaivers
 
 policy_app = typer.Typer(

@@ -15,10 +15,8 @@ from types import ModuleType
 from typing import Any
 
 from jamaa.errors import ConfigError
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-POLICIES_DIR = REPO_ROOT / "policies"
-ENVIRONMENTS_DIR = REPO_ROOT / "environments"
+from jamaa.paths import ENVIRONMENTS as ENVIRONMENTS_DIR
+from jamaa.paths import POLICIES as POLICIES_DIR
 
 
 def policies_module(policies_dir: Path = POLICIES_DIR) -> ModuleType:

@@ -16,10 +16,11 @@ from rich.console import Console
 from jamaa.catalogue import load_catalogue
 from jamaa.clikit import fails_cleanly
 from jamaa.errors import ConfigError
+from jamaa.paths import REPO
 from jamaa.report.model import Report, Source, build_report
 from jamaa.report.render import write_report
 from jamaa.report.sections import SECTIONS
-from jamaa.report.sources import REPO, audit_evidence, policy_evidence, stacks_of
+from jamaa.report.sources import audit_evidence, policy_evidence, stacks_of
 from jamaa.results import Result
 from jamaa.verify.results import RunResults
 from jamaa.waivers import load_waivers

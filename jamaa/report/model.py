@@ -70,7 +70,7 @@ class ControlRow(_Model):
 
 
 class AttackerRow(_Model):
-    """One check of the attacker's view (tests/baseline/network/) against one server."""
+    """One check of the attacker's view (jamaa/baseline/suite/network/) against one server."""
 
     check: str
     host: str

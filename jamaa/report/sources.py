@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jamaa.audit.checks import AuditDocument, audit_results_dir
+from jamaa.paths import REPO
 from jamaa.results import Result
 from jamaa.yamlio import load_yaml
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def stacks_of(environment: str, repo: Path = REPO) -> list[str]:

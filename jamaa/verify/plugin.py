@@ -20,7 +20,7 @@ import pytest
 from jamaa.results import Status
 from jamaa.verify.results import HOST_STATUSES, CheckResult, Reference, RunResults, WaiverInfo
 
-# Property names the baseline's checks record (tests/baseline/conftest.py).
+# Property names the baseline's checks record (jamaa/baseline/plugin.py).
 PROP_STATUS = "jamaa_status"
 PROP_EXCEPTION = "jamaa_exception"
 

@@ -1,6 +1,7 @@
 """`jamaa verify --env ENV`: the baseline suite against an environment's inventory, in parallel.
 
-It runs `pytest tests/baseline` with the environment's inventory, one pytest-xdist worker per host
+It runs the baseline's suite (jamaa/baseline/suite, with the plugin jamaa.baseline.plugin) with the
+environment's inventory, one pytest-xdist worker per host
 (each host's checks stay on one worker, over one SSH connection: `--dist loadgroup`), and writes
 `results.json` (per host, per control: pass / fail / waived / not-applicable / error) and
 `junit.xml` (the same, with control id, severity and references as properties) under the output
@@ -15,11 +16,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from jamaa.baseline import SUITE
 from jamaa.errors import ConfigError, JamaaError
+from jamaa.paths import REPO
 from jamaa.verify.results import RunResults
 
-REPO = Path(__file__).resolve().parents[2]
-SUITE = REPO / "tests" / "baseline"
 MAX_WORKERS = 8
 
 
@@ -103,6 +104,8 @@ def pytest_command(
         "-m",
         "pytest",
         str(SUITE),
+        "-p",
+        "jamaa.baseline.plugin",
         "-p",
         "jamaa.verify.plugin",
         f"--jamaa-results={out_dir / 'results.json'}",

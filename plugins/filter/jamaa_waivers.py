@@ -1,7 +1,7 @@
 """Ansible filters over Jamaa's waivers and control catalogue (collection jamaa.commune).
 
-Self-contained: the rules come from the collection's plugin_utils/waiver_rules.py (standard library
-only), the files are read with PyYAML (ansible-core's own dependency); no import of the `jamaa` Python
+Self-contained: the rules come from the collection's plugin_utils/waiver_rules.py and scope.py (standard
+library only), the files are read with PyYAML (ansible-core's own dependency); no import of the `jamaa` Python
 package or pydantic, so the filter runs wherever ansible-core runs (a pull-mode host, an execution
 environment). The `jamaa` package imports the same waiver_rules.py (jamaa.waiver_rules), so a control
 waived for a host is neither enforced here nor reported as a failure by the baseline or the report.
@@ -10,11 +10,14 @@ An expired waiver, one longer than national.yaml allows or one naming an unknown
     jamaa_waivers:           host -> {control id: {owner, reason, expires, ticket, scope}}
     jamaa_waived_controls:   host -> [control id, ...]
     jamaa_not_applicable:    catalogue dir -> {control id: reason} for a container / a reduced scope
+    jamaa_host_roles:        roles -> those the host gets (scope, communes; plugin_utils/scope.py)
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import sys
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -23,15 +26,24 @@ from typing import Any
 import yaml
 from ansible.errors import AnsibleFilterError
 
-try:  # installed collection (or the repository seen as one)
-    from ansible_collections.jamaa.commune.plugins.plugin_utils import waiver_rules as rules
-except ImportError:  # the repository's ansible.cfg (filter_plugins = plugins/filter): the sibling file
-    _spec = importlib.util.spec_from_file_location(
-        "jamaa_commune_waiver_rules", Path(__file__).resolve().parents[1] / "plugin_utils" / "waiver_rules.py"
-    )
-    assert _spec is not None and _spec.loader is not None
-    rules = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(rules)
+
+def _sibling(name: str) -> Any:
+    """A module of the collection's plugin_utils: from the collection when installed (or the
+    repository seen as one), else the file beside this one."""
+    try:
+        return importlib.import_module(f"ansible_collections.jamaa.commune.plugins.plugin_utils.{name}")
+    except ImportError:
+        spec = importlib.util.spec_from_file_location(
+            f"jamaa_commune_{name}", Path(__file__).resolve().parents[1] / "plugin_utils" / f"{name}.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
+        spec.loader.exec_module(module)
+        return module
+
+
+rules = _sibling("waiver_rules")
+scope = _sibling("scope")
 
 
 def _read_yaml(path: Path) -> Any:
@@ -157,12 +169,23 @@ def jamaa_waived_controls(host: str, *args: Any, **kwargs: Any) -> list[str]:
 def jamaa_not_applicable(
     catalogue_dir: str,
     container: str | None = None,
-    roles: list[str] | None = None,
-    scope: str = "full",
+    scope_name: str | None = None,
+    communes: list[str] | None = None,
 ) -> dict[str, str]:
-    """Host controls that cannot or do not apply here, with the reason recorded on the host."""
+    """Host controls that cannot or do not apply here (a container; the host's scope and communes),
+    with the reason recorded on the host."""
     _, host = _host_controls(str(catalogue_dir))
-    return rules.not_applicable(host, container, roles, scope)
+    return {
+        control: f"not applicable: {reason}"
+        for control, reason in scope.not_applicable(host, container, scope_name, communes).items()
+    }
+
+
+def jamaa_host_roles(
+    roles: list[str], scope_name: str | None = None, communes: list[str] | None = None
+) -> list[str]:
+    """The roles among `roles` (a play's) that a host of this scope, serving these communes, gets."""
+    return list(scope.host_roles(roles, scope_name, communes))
 
 
 class FilterModule:
@@ -171,4 +194,5 @@ class FilterModule:
             "jamaa_waivers": jamaa_waivers,
             "jamaa_waived_controls": jamaa_waived_controls,
             "jamaa_not_applicable": jamaa_not_applicable,
+            "jamaa_host_roles": jamaa_host_roles,
         }

@@ -1,4 +1,5 @@
-"""Waiver and applicability rules, in plain Python (standard library only).
+"""Waiver rules, in plain Python (standard library only). Applicability (roles, not applicable) is
+the sibling module scope.py.
 
 The one implementation shared by enforcement and verification: the collection's filter
 (`jamaa.commune.jamaa_waivers`, plugins/filter/jamaa_waivers.py) imports it from the collection, and
@@ -23,12 +24,6 @@ CONTROL_ID = re.compile(r"^(CLD|HOST)-[A-Z0-9]+-\d{3}$")
 WAIVER_FIELDS = ("control", "scope", "owner", "reason", "expires", "ticket")
 DEFAULT_MAX_DURATION_DAYS = 365
 MAX_DURATION_BOUNDS = (1, 1095)
-
-CONTAINER_REASON = (
-    "not applicable: container ({container}); needs a real kernel, verified on a virtual machine "
-    "of the same environment"
-)
-SCOPE_REASON = "not applicable: role {role} is outside this host's scope ({scope})"
 
 
 def applies_to_host(
@@ -162,28 +157,6 @@ def national_max_days(where: str, national: Any) -> tuple[int | None, list[str]]
             f"{where}: waivers.max_duration_days: {value!r} is not a whole number from {low} to {high}"
         ]
     return value, []
-
-
-def not_applicable(
-    host_controls: Iterable[tuple[str, bool, Collection[str]]],
-    container: str | None = None,
-    roles: Collection[str] | None = None,
-    scope: str = "full",
-) -> dict[str, str]:
-    """Host controls (id, kernel_level, enforcing roles) that cannot or do not apply here, with the reason.
-
-    `container`: the container type (systemd-detect-virt), empty on a VM or metal: kernel-level
-    controls are then not applicable. `roles`: the roles this host runs; a control whose enforcing
-    roles are all outside the list is not applicable in this scope.
-    """
-    result: dict[str, str] = {}
-    applied = set(roles) if roles is not None else None
-    for control_id, kernel_level, control_roles in sorted(host_controls, key=lambda c: c[0]):
-        if container and kernel_level:
-            result[control_id] = CONTAINER_REASON.format(container=container)
-        elif applied is not None and control_roles and not applied.intersection(control_roles):
-            result[control_id] = SCOPE_REASON.format(role=", ".join(control_roles), scope=scope)
-    return result
 
 
 TASK_PREFIX = re.compile(r"^((?:(?:CLD|HOST)-[A-Z0-9]+-\d{3}) \| )+")

@@ -63,8 +63,9 @@ def initial_config(settings: Settings) -> dict[str, Any]:
 
 def default_settings(repo_root: Path | None = None) -> Settings:
     """Settings from the repository's environments/ (the pack lives in <repo>/policies)."""
-    root = repo_root or Path(__file__).resolve().parents[2]
-    return Settings.from_environments(root / "environments")
+    from jamaa.paths import ENVIRONMENTS
+
+    return Settings.from_environments(repo_root / "environments" if repo_root else ENVIRONMENTS)
 
 
 __all__ = [

@@ -7,9 +7,8 @@ comparison is with the records themselves, never with the derived field.
 
 from __future__ import annotations
 
-import hostchecks
-from hostchecks import host_controls
-
+from jamaa.baseline import hostchecks
+from jamaa.baseline.hostchecks import host_controls
 from jamaa.catalogue import load_catalogue
 
 
@@ -19,7 +18,7 @@ def test_every_automated_host_control_has_a_check() -> None:
     assert automated, "the catalogue has no host control (policies/controls/host-*.yaml)"
     registry = hostchecks.load_all()
     missing = sorted(automated - set(registry))
-    assert not missing, f"host controls without a check in tests/baseline/hostchecks: {missing}"
+    assert not missing, f"host controls without a check in jamaa/baseline/hostchecks: {missing}"
 
 
 def test_every_check_names_a_catalogue_control() -> None:

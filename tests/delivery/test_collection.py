@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import jamaa.scope
 import jamaa.waiver_rules
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,6 +76,7 @@ def test_the_tarball_holds_the_roles_filters_catalogue_and_nothing_else(built: P
     for required in (
         "plugins/filter/jamaa_waivers.py",
         "plugins/plugin_utils/waiver_rules.py",
+        "plugins/plugin_utils/scope.py",
         "meta/runtime.yml",
         "CHANGELOG.md",
         "README.md",
@@ -109,12 +111,15 @@ def test_the_filter_is_self_contained_and_the_package_runs_the_same_file() -> No
         "yaml",
         "re",
         "collections",
+        "dataclasses",
+        "sys",
         "ansible",
         "ansible_collections",
     }
     for path in (
         REPO / "plugins" / "filter" / "jamaa_waivers.py",
         REPO / "plugins" / "plugin_utils" / "waiver_rules.py",
+        REPO / "plugins" / "plugin_utils" / "scope.py",
     ):
         tree = ast.parse(path.read_text())
         imported = {
@@ -126,9 +131,9 @@ def test_the_filter_is_self_contained_and_the_package_runs_the_same_file() -> No
         }
         assert imported <= allowed, f"{path.name} imports {sorted(imported - allowed)}"
     # one implementation: the package's module is the collection's file, not a copy
-    assert (
-        Path(jamaa.waiver_rules.__file__).resolve() == REPO / "plugins" / "plugin_utils" / "waiver_rules.py"
-    )
+    for module in (jamaa.waiver_rules, jamaa.scope):
+        name = Path(module.__file__ or "").name
+        assert Path(module.__file__ or "").resolve() == REPO / "plugins" / "plugin_utils" / name
 
 
 def _clean_run(installed: Path, playbook: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -95,15 +95,17 @@ def test_not_applicable_lists_kernel_controls_on_a_container_and_out_of_scope_ro
     plugin = _plugin()
     controls = load_catalogue(CATALOGUE).host_controls()
     kernel = {c.id for c in controls if c.kernel_level}
-    on_container = plugin.jamaa_not_applicable(str(CATALOGUE), "systemd-nspawn", None)
+    on_container = plugin.jamaa_not_applicable(str(CATALOGUE), "systemd-nspawn", "full", ["c0410101"])
     assert set(on_container) == kernel
     assert all(
         reason.startswith("not applicable: container (systemd-nspawn)") for reason in on_container.values()
     )
-    assert plugin.jamaa_not_applicable(str(CATALOGUE), "", None) == {}
-    kernel_scope = plugin.jamaa_not_applicable(str(CATALOGUE), "", ["sysctl_hardening", "auditd"], "kernel")
+    assert plugin.jamaa_not_applicable(str(CATALOGUE), "", "full", ["c0410101"]) == {}
+    kernel_scope = plugin.jamaa_not_applicable(str(CATALOGUE), "", "kernel", ["c0410101"])
     assert "HOST-SSH-003" in kernel_scope and "HOST-SYSCTL-015" not in kernel_scope
     assert "HOST-AUDIT-002" not in kernel_scope
+    no_commune = plugin.jamaa_not_applicable(str(CATALOGUE), "", "full", [])
+    assert no_commune["HOST-NGX-008"].endswith("outside this host's scope (full, no commune served)")
 
 
 def _run_site(tmp_path: Path, env_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from jamaa.baseline import NETWORK_SUITE
 from jamaa.catalogue import load_catalogue
 from jamaa.verify.results import RunResults, Status
 from jamaa.verify.runner import run_verify
@@ -113,7 +114,7 @@ def test_baseline_reports_failures_on_an_unhardened_host(unhardened: Path) -> No
         "lab",
         out_dir=OUT / "lab-unhardened",
         inventory=unhardened,
-        extra=["--jamaa-servers=unhardened", "--ignore=tests/baseline/network"],
+        extra=["--jamaa-servers=unhardened", f"--ignore={NETWORK_SUITE}"],
         quiet=True,
     )
     statuses = Counter(r.status for r in results.results)

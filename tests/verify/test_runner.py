@@ -34,11 +34,11 @@ def test_bad_backend(tmp_path: Path) -> None:
 
 
 def test_each_host_is_one_scheduling_scope() -> None:
-    base = "tests/baseline/test_host_controls.py::test_control"
+    base = "jamaa/baseline/suite/test_host_controls.py::test_control"
     assert host_scope(f"{base}[HOST-SSH-003-ansible://srv-01]") == "host:srv-01"
     assert host_scope(f"{base}[HOST-FW-008-ansible://srv-01]") == "host:srv-01"
     assert host_scope(f"{base}[HOST-FW-008-paramiko://vm-01]") == "host:vm-01"
-    probe = "tests/baseline/network/test_attacker_view.py::test_only_declared_ports_answer"
+    probe = "jamaa/baseline/suite/network/test_attacker_view.py::test_only_declared_ports_answer"
     assert host_scope(f"{probe}[srv-01]") == "attacker"
 
 

@@ -1,8 +1,9 @@
-"""Ansible filter: the retention of a data class in an environment, from `environments/` via jamaa.config.
+"""Ansible filter: the retention of a data class in an environment, from `environments/` (jamaa.config).
 
     {{ 'personal' | jamaa_backup_retention(environments_dir, 'lab') }}  ->  365
 
-max(national.yaml data_classes.<class>.retention_floor_days, <env>/environment.yaml backup_retention_days.<class>):
+max(national.yaml data_classes.<class>.retention_floor_days,
+    <env>/environment.yaml backup_retention_days.<class>):
 an environment may keep longer than the floor, never shorter. One implementation with the Pulumi side
 and `jamaa audit`.
 """
@@ -22,7 +23,9 @@ def _environments(root: str) -> Any:
         from jamaa.config import load_environments
         from jamaa.errors import JamaaError
     except ImportError as error:
-        raise AnsibleFilterError(f"jamaa_backup_retention: cannot import jamaa ({error}); use the project's venv")
+        raise AnsibleFilterError(
+            f"jamaa_backup_retention: cannot import jamaa ({error}); use the project's venv"
+        ) from None
     try:
         return load_environments(Path(root), check_ledger=False)
     except JamaaError as error:
@@ -33,7 +36,9 @@ def jamaa_backup_retention(data_class: str, environments_dir: str, environment: 
     envs = _environments(str(environments_dir))
     classes = envs.national.data_classes
     if data_class not in classes:
-        raise AnsibleFilterError(f"backup_data_class: unknown data class {data_class!r} ({', '.join(classes)})")
+        raise AnsibleFilterError(
+            f"backup_data_class: unknown data class {data_class!r} ({', '.join(classes)})"
+        )
     if environment not in envs.environments:
         raise AnsibleFilterError(f"backup_environment: unknown environment {environment!r}")
     floor = classes[data_class].retention_floor_days

@@ -1,0 +1,68 @@
+"""AIDE: installed, its database initialised, a daily check, audit tools hashed, private files."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jamaa.baseline.hostchecks import HostContext, check, installed, mode_at_most, setting
+
+CONF = "/etc/aide/aide.conf"
+DB_DIR = "/var/lib/aide"
+
+
+def _conf(ctx: HostContext) -> str:
+    return str(setting(ctx, "aide", "aide_conf") or CONF)
+
+
+def _db(ctx: HostContext) -> str:
+    return f"{setting(ctx, 'aide', 'aide_db_dir') or DB_DIR}/aide.db"
+
+
+@check("HOST-AIDE-001")
+def aide_installed(host: Any, ctx: HostContext) -> None:
+    installed(host, "aide")
+
+
+@check("HOST-AIDE-002")
+def database(host: Any, ctx: HostContext) -> None:
+    db = host.file(_db(ctx))
+    assert db.exists and db.size > 0, f"{_db(ctx)} is missing or empty (aide --init never ran)"
+
+
+@check("HOST-AIDE-003")
+def daily(host: Any, ctx: HostContext) -> None:
+    timers = host.run("systemctl list-timers --all --no-legend").stdout
+    found = [line for line in timers.splitlines() if "aide" in line]
+    assert found, "no systemd timer runs AIDE"
+    unit = next(word for word in found[0].split() if word.endswith(".timer"))
+    assert host.service(unit).is_enabled, f"{unit} is not enabled"
+    calendar = host.run(f"systemctl show -p TimersCalendar --value {unit}").stdout
+    assert re.search(r"\*-\*-\* |daily", calendar), f"{unit} does not run daily: {calendar.strip()}"
+
+
+@check("HOST-AIDE-004")
+def audit_tools(host: Any, ctx: HostContext) -> None:
+    assert host.file(_conf(ctx)).exists, f"{_conf(ctx)} does not exist"
+    text = host.file(_conf(ctx)).content_string
+    rules = dict(re.findall(r"^(\w+)\s*=\s*(\S+)", text, re.M))
+    tools = [
+        "/usr/sbin/auditctl",
+        "/usr/sbin/auditd",
+        "/usr/sbin/ausearch",
+        "/usr/sbin/aureport",
+        "/usr/sbin/augenrules",
+    ]
+    missing = []
+    for tool in tools:
+        match = re.search(rf"^{re.escape(tool)}\$?\s+(\S+)", text, re.M)
+        group = str(rules.get(match.group(1), match.group(1))) if match else ""
+        if "sha512" not in group and "sha256" not in group:
+            missing.append(tool)
+    assert not missing, f"audit tools not protected by a cryptographic hash in {_conf(ctx)}: {missing}"
+
+
+@check("HOST-AIDE-005")
+def private(host: Any, ctx: HostContext) -> None:
+    mode_at_most(host, _conf(ctx), 0o600, group=None)
+    mode_at_most(host, _db(ctx), 0o600, group=None)

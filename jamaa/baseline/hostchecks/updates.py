@@ -1,0 +1,79 @@
+"""Updates: unattended security upgrades daily, from Debian's security origins, signed packages only."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jamaa.baseline.hostchecks import HostContext, check, installed, run_ok
+
+
+def apt_config(host: Any, ctx: HostContext) -> str:
+    if "apt-config" not in ctx.cache:
+        ctx.cache["apt-config"] = run_ok(host, "apt-config dump")
+    return str(ctx.cache["apt-config"])
+
+
+def apt_value(host: Any, ctx: HostContext, key: str) -> str | None:
+    match = re.search(rf'^{re.escape(key)} "([^"]*)";', apt_config(host, ctx), re.M)
+    return match.group(1) if match else None
+
+
+@check("HOST-UPD-001")
+def unattended_installed(host: Any, ctx: HostContext) -> None:
+    installed(host, "unattended-upgrades")
+
+
+@check("HOST-UPD-002")
+def daily(host: Any, ctx: HostContext) -> None:
+    for key in ("APT::Periodic::Update-Package-Lists", "APT::Periodic::Unattended-Upgrade"):
+        value = apt_value(host, ctx, key)
+        assert value == "1", f'{key} is {value!r}, not "1" (daily)'
+    for timer in ("apt-daily.timer", "apt-daily-upgrade.timer"):
+        assert host.service(timer).is_enabled, f"{timer} is not enabled"
+
+
+@check("HOST-UPD-003")
+def origins(host: Any, ctx: HostContext) -> None:
+    patterns = re.findall(r'^Unattended-Upgrade::Origins-Pattern:: "([^"]*)";', apt_config(host, ctx), re.M)
+    allowed = re.findall(r'^Unattended-Upgrade::Allowed-Origins:: "([^"]*)";', apt_config(host, ctx), re.M)
+    found = patterns + allowed
+    assert found, "unattended-upgrades has no origin"
+    security = [p for p in found if "security" in p.lower()]
+    assert security, f"Debian's security origin is not among {found}"
+    other = [p for p in found if "security" not in p.lower() and "updates" not in p.lower()]
+    assert not other, f"origins other than security and stable-updates: {other}"
+
+
+@check("HOST-UPD-004")
+def security_archive(host: Any, ctx: HostContext) -> None:
+    out = run_ok(
+        host,
+        "cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources"
+        " 2>/dev/null || true",
+    )
+    assert re.search(r"security\.debian\.org|/debian-security", out), (
+        "the Debian security archive is not configured"
+    )
+
+
+@check("HOST-UPD-005")
+def authenticated(host: Any, ctx: HostContext) -> None:
+    for key in (
+        "APT::Get::AllowUnauthenticated",
+        "Acquire::AllowInsecureRepositories",
+        "Acquire::AllowDowngradeToInsecureRepositories",
+    ):
+        value = apt_value(host, ctx, key)
+        assert value in (None, "0", "false"), f"{key} is {value}"
+    out = run_ok(
+        host,
+        "grep -rhsE 'trusted=yes|allow-insecure=yes' /etc/apt/sources.list /etc/apt/sources.list.d/ || true",
+    )
+    assert not out.strip(), f"sources accepting unsigned packages: {out.strip()}"
+
+
+@check("HOST-UPD-006")
+def remove_unused(host: Any, ctx: HostContext) -> None:
+    value = apt_value(host, ctx, "Unattended-Upgrade::Remove-Unused-Dependencies")
+    assert value == "true", f"Unattended-Upgrade::Remove-Unused-Dependencies is {value!r}"
