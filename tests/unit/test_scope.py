@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jamaa import scope
@@ -52,6 +52,7 @@ def test_the_lab_servers_get_what_the_playbooks_applied_before() -> None:
     assert scope.host_roles(["backup"], None, []) == []
 
 
+@settings(deadline=None)  # a loaded CI machine is slow, not wrong
 @given(scope_st, communes_st, st.permutations(ALL_ROLES))
 def test_host_roles_keep_the_play_order_and_the_rules(
     scope_name: str | None, communes: list[str], order: list[str]
@@ -86,6 +87,7 @@ def test_every_role_with_a_control_in_the_catalogue_is_applied_by_a_play() -> No
     assert claimed <= set(ALL_ROLES), sorted(claimed - set(ALL_ROLES))
 
 
+@settings(deadline=None)  # a loaded CI machine is slow, not wrong
 @given(
     st.dictionaries(
         st.sampled_from([scope.SCOPE_VAR, scope.COMMUNES_VAR, scope.REGION_VAR, "other"]),
@@ -122,6 +124,7 @@ controls_st = st.lists(
 )
 
 
+@settings(deadline=None)  # a loaded CI machine is slow, not wrong
 @given(controls_st, st.sampled_from(["", "systemd-nspawn", "lxc"]), scope_st, communes_st)
 def test_not_applicable_is_the_container_rule_then_the_scope_rule(
     controls: list[tuple[str, bool, list[str]]],
