@@ -152,6 +152,22 @@ _SYSTEMCTL = (
 )
 
 
+# Only in the VM's disk: cloud-init reads the commune server's user data (jamaa.cloudinit, the same
+# document EC2 launch templates carry) from the NoCloud seed disk the lab attaches (label cidata); the
+# network stays the image's own (systemd-networkd), as on the lab's other hosts.
+VM_CLOUD_CFG = """\
+# jamaa lab VM: user data from the NoCloud seed disk only (no cloud metadata service to probe)
+datasource_list: [NoCloud, None]
+network:
+  config: disabled
+# the image's own first-boot unit (jamaa-ssh-hostkeys) gives each clone its host keys: generating them
+# a second time costs minutes under software emulation
+ssh_deletekeys: false
+ssh_genkeytypes: []
+"""
+VM_FILES: dict[str, tuple[str, int]] = {"etc/cloud/cloud.cfg.d/90-jamaa-lab.cfg": (VM_CLOUD_CFG, 0o644)}
+
+
 def _digest(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
@@ -250,6 +266,7 @@ class ImageBuilder:
             "base": base_digest,
             "packages": sorted({KERNEL_PACKAGE, *self.profile.image.vm_packages}),
             "disk_gb": self.profile.image.vm_disk_gb,
+            "files": VM_FILES,
         }
 
     def _dir(self, kind: str, digest: str) -> Path:
@@ -436,6 +453,11 @@ class ImageBuilder:
             shutil.copyfile(kernels[-1], build / "vmlinuz")
             shutil.copyfile(initrd, build / "initrd.img")
             installed = _dpkg_list(merged)
+            for relative, (content, mode) in VM_FILES.items():
+                target = merged / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(content, encoding="utf-8")
+                target.chmod(mode)
             raw = build / "disk.raw"
             self.note(f"VM disk: ext4 {self.profile.image.vm_disk_gb} GiB → qcow2")
             run(

@@ -45,7 +45,10 @@ from jamaa.lab.system import (
 )
 from jamaa.lab.vm import start_vm, stop_vm, tap_prefix, wait_vm
 
-HOST_TOOLS = ("systemd-nspawn", "slirp4netns", "socat", "nc", "ip", "ssh", "qemu-system-x86_64", "qemu-img")
+HOST_TOOLS = (
+    "systemd-nspawn", "slirp4netns", "socat", "nc", "ip", "ssh",
+    "cloud-localds", "qemu-system-x86_64", "qemu-img",  # the VM's (the last three)
+)  # fmt: skip
 Note = Callable[[str], None]
 
 
@@ -81,7 +84,7 @@ class Lab:
     def up(self, profile_name: str = DEFAULT_PROFILE) -> UpResult:
         require_root("jamaa lab up")
         profile = load_named_profile(self.environments, profile_name)
-        require_tools(HOST_TOOLS if profile.vms else HOST_TOOLS[:-2])
+        require_tools(HOST_TOOLS if profile.vms else HOST_TOOLS[:-3])
         started = time.monotonic()
         with locked(self.dir / ".lock"):
             state = load_state(self.dir)

@@ -1,7 +1,12 @@
 """The lab's virtual machine: QEMU (TCG software emulation; KVM only when asked and working).
 
 The VM boots the kernel and initrd copied out of its own disk image, from a qcow2 overlay over the
-cached disk (each boot attempt starts from a fresh overlay). Two NICs: QEMU's user-mode NAT (the way
+cached disk (each boot attempt starts from a fresh overlay). Like an EC2 commune server it has a second,
+empty disk (the data volume, `servers.disk.data_volume_gb` of environments/lab) and boots with the
+commune server's cloud-init user data (jamaa.cloudinit: the document the launch templates carry),
+handed over through cloud-init's NoCloud data source: a `cidata` seed disk made by `cloud-localds`.
+At first boot the document lays the data volume out (/home, /tmp, /var, /var/tmp, /var/log,
+/var/log/audit with their CIS options). Two NICs: QEMU's user-mode NAT (the way
 out to Debian's archive, and SSH on a loopback port forward) and a tap device on the LAN bridge. The
 kernel command line carries the host's name (`systemd.hostname=`) and LAN address (`jamaa.lan=MAC,IP/N`,
 turned into a networkd file by the image's `jamaa-lab-net` unit).
@@ -20,6 +25,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from jamaa.cloudinit import render_user_data
+from jamaa.config import load_environments
 from jamaa.lab.image import Images
 from jamaa.lab.network import attach_tap, lan_netns, ssh_banner
 from jamaa.lab.profile import HostSpec, Profile
@@ -33,6 +40,7 @@ def tap_prefix() -> str:
 
 
 SILENT_S = 60.0
+LAB_ENVIRONMENT = "lab"  # environments/lab: the lab VM's disk layout and user data
 PANIC_MARKS = ("Kernel panic", "end Kernel panic", "Fatal exception")
 
 
@@ -74,6 +82,10 @@ def start_vm(
     overlay = directory / "disk.qcow2"
     overlay.unlink(missing_ok=True)
     run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", images.vm.disk.resolve(), overlay])
+    seed, data_gb = write_seed(directory, host.name, Path(state.environments))
+    data = directory / "data.qcow2"
+    data.unlink(missing_ok=True)
+    run(["qemu-img", "create", "-q", "-f", "qcow2", data, f"{data_gb}G"])
     console = lab_dir / "logs" / f"{host.name}.console.log"
     console.unlink(missing_ok=True)
     pidfile = directory / "qemu.pid"
@@ -94,6 +106,8 @@ def start_vm(
         "-nodefaults", "-no-user-config", "-display", "none",
         "-kernel", str(images.vm.kernel), "-initrd", str(images.vm.initrd), "-append", cmdline,
         "-drive", f"file={overlay},if=virtio,format=qcow2,cache=unsafe",
+        "-drive", f"file={data},if=virtio,format=qcow2,cache=unsafe",
+        "-drive", f"file={seed},if=virtio,format=raw,readonly=on",
         "-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-pci,rng=rng0",
         "-netdev", f"user,id=nat,hostfwd=tcp:127.0.0.1:{ssh_port}-:22",
         "-device", f"virtio-net-pci,netdev=nat,mac={_mac('52:54:00:12', index)}",
@@ -112,6 +126,20 @@ def start_vm(
         run(["ip", "link", "del", tap], check=False)
         raise LabError(f"{host.name}: QEMU did not start: {error} (see {log})") from None
     record.boots += 1
+
+
+def write_seed(directory: Path, name: str, environments: Path) -> tuple[Path, int]:
+    """The NoCloud seed disk (user-data: the commune server's document rendered from environments/lab;
+    meta-data: instance id and host name). Returns the seed and the data volume's size in GiB."""
+    disk = load_environments(environments).environments[LAB_ENVIRONMENT].servers.disk
+    user_data = directory / "user-data"
+    user_data.write_text(render_user_data(LAB_ENVIRONMENT, disk), encoding="utf-8")
+    meta_data = directory / "meta-data"
+    meta_data.write_text(f"instance-id: jamaa-lab-{name}\nlocal-hostname: {name}\n", encoding="utf-8")
+    seed = directory / "seed.img"
+    seed.unlink(missing_ok=True)
+    run(["cloud-localds", seed, user_data, meta_data])
+    return seed, disk.data_volume_gb
 
 
 def stop_vm(state: LabState, name: str) -> bool:

@@ -130,3 +130,44 @@ def test_up_again_is_a_no_op(lab: LabHandle) -> None:
     assert {n: h.ssh_port for n, h in result.state.hosts.items()} == {
         n: h.ssh_port for n, h in lab.hosts.items()
     }
+
+
+def test_vm_boots_the_commune_server_document_with_its_disk_layout(lab: LabHandle) -> None:
+    """The VM boots from the user data the EC2 launch templates carry (cloud-init, NoCloud seed) and
+    its second disk, the data volume, holds every CIS filesystem of environments/lab with its options."""
+    from jamaa.cloudinit import mounts, render_user_data
+    from jamaa.config import CIS_MOUNTS, load_environments
+
+    disk = load_environments(lab.environments).environments["lab"].servers.disk
+    document = render_user_data("lab", disk)
+    # cloud-init is Python: under software emulation on a busy machine each call takes long
+    seen = lab.ssh("vm-01", "cloud-init status; cloud-init query userdata", timeout=600)
+    assert seen.returncode == 0, seen.stderr
+    status, _, userdata = seen.stdout.partition("\n")
+    assert status.strip() == "status: done", seen.stdout
+    assert userdata.rstrip("\n") == document.rstrip("\n")
+    root_disk = lab.ssh("vm-01", "findmnt -no SOURCE /").stdout.strip()
+    assert root_disk == "/dev/vda"
+    assert {fs.mount for fs in mounts(disk)} >= set(CIS_MOUNTS)
+    for fs in mounts(disk):
+        row = lab.ssh(
+            "vm-01",
+            f"findmnt -n -o SOURCE,FSTYPE,LABEL,OPTIONS --mountpoint {fs.mount} | tail -n1; "
+            f"lsblk -bno PKNAME,SIZE $(findmnt -no SOURCE --mountpoint {fs.mount} | tail -n1)",
+        )
+        lines = row.stdout.split("\n")
+        _source, fstype, label, options = lines[0].split()
+        parent, size = lines[1].split()
+        assert (fstype, label, parent) == ("ext4", fs.label, "vdb"), (fs.mount, row.stdout)
+        assert int(size) == fs.size_gb * 1024**3, (fs.mount, size)
+        assert set(fs.options) <= set(options.split(",")), (fs.mount, options)
+    # /var moved with its contents: dpkg's database is on the data volume and apt still works
+    dpkg = lab.ssh("vm-01", "stat -c %m /var/lib/dpkg/status && dpkg-query -W -f '${Status}' cloud-init")
+    assert dpkg.stdout.split("\n") == ["/var", "install ok installed"], dpkg.stdout + dpkg.stderr
+    # noexec is real: a script in /tmp does not run
+    noexec = lab.ssh(
+        "vm-01",
+        "printf '#!/bin/sh\\necho ran\\n' >/tmp/x && chmod +x /tmp/x && /tmp/x; "
+        "rc=$?; rm -f /tmp/x; exit $rc",
+    )
+    assert noexec.returncode != 0 and "ran" not in noexec.stdout and "Permission denied" in noexec.stderr

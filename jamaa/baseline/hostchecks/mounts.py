@@ -1,4 +1,5 @@
-"""/tmp and /dev/shm: separate mounts with nodev, nosuid, noexec (`findmnt`, the kernel's view)."""
+"""/tmp, /dev/shm and the disk layout's filesystems (/home, /var, /var/tmp, /var/log, /var/log/audit):
+separate mounts with their CIS options (`findmnt`, the kernel's view, and /etc/fstab for what persists)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,41 @@ def options(host: Any, target: str) -> tuple[str, set[str]]:
     return fstype, set(opts.split(","))
 
 
+def separate(host: Any, target: str) -> str:
+    """The filesystem type of `target`, which must be its own mount, now and in /etc/fstab."""
+    fstype, _ = options(host, target)
+    root = host.run("findmnt -n -o SOURCE --mountpoint /").stdout.strip()
+    source = host.run(f"findmnt -n -o SOURCE --mountpoint {target}").stdout.strip().splitlines()[-1]
+    assert fstype == "tmpfs" or source != root, f"{target} is on the root filesystem's device {root}"
+    persisted = host.run(f"findmnt --fstab -n -o TARGET --mountpoint {target}")
+    assert persisted.rc == 0 and persisted.stdout.strip(), f"{target} is mounted but not in /etc/fstab"
+    return fstype
+
+
 @check("HOST-MNT-001")
-def tmp_tmpfs(host: Any, ctx: HostContext) -> None:
-    fstype, _ = options(host, "/tmp")
-    assert fstype == "tmpfs", f"/tmp is {fstype}, not tmpfs"
+def tmp_separate(host: Any, ctx: HostContext) -> None:
+    fstype = separate(host, "/tmp")
+    # its own partition of the disk layout, or a tmpfs on a host without the layout
+    assert fstype in ("tmpfs", "ext4"), f"/tmp is {fstype}"
     enabled = run_ok(host, "systemctl is-enabled tmp.mount || true").strip()
     assert enabled in ("enabled", "static", "generated", "enabled-runtime"), f"tmp.mount is {enabled}"
+
+
+def _separate(*targets: str) -> Callable[[Any, HostContext], None]:
+    def verify(host: Any, ctx: HostContext) -> None:
+        for target in targets:
+            fstype = separate(host, target)
+            assert fstype != "tmpfs", f"{target} is a tmpfs: its contents must survive a reboot"
+
+    return verify
+
+
+for _control, _targets in {
+    "HOST-MNT-008": ("/var", "/var/log", "/var/log/audit"),
+    "HOST-MNT-009": ("/home",),
+    "HOST-MNT-010": ("/var/tmp",),
+}.items():
+    check(_control)(_separate(*_targets))
 
 
 def _option(target: str, option: str) -> Callable[[Any, HostContext], None]:
@@ -40,5 +70,18 @@ for _control, (_target, _option_name) in {
     "HOST-MNT-005": ("/dev/shm", "nodev"),
     "HOST-MNT-006": ("/dev/shm", "nosuid"),
     "HOST-MNT-007": ("/dev/shm", "noexec"),
+    "HOST-MNT-011": ("/var/tmp", "nodev"),
+    "HOST-MNT-012": ("/var/tmp", "nosuid"),
+    "HOST-MNT-013": ("/var/tmp", "noexec"),
+    "HOST-MNT-014": ("/home", "nodev"),
+    "HOST-MNT-015": ("/home", "nosuid"),
+    "HOST-MNT-016": ("/var", "nodev"),
+    "HOST-MNT-017": ("/var", "nosuid"),
+    "HOST-MNT-018": ("/var/log", "nodev"),
+    "HOST-MNT-019": ("/var/log", "nosuid"),
+    "HOST-MNT-020": ("/var/log", "noexec"),
+    "HOST-MNT-021": ("/var/log/audit", "nodev"),
+    "HOST-MNT-022": ("/var/log/audit", "nosuid"),
+    "HOST-MNT-023": ("/var/log/audit", "noexec"),
 }.items():
     check(_control)(_option(_target, _option_name))
