@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from jamaa.catalogue import load_catalogue
+from jamaa.controls import load_catalogue
 from jamaa.drift.model import CONTROL_ID, control_ids
 from jamaa.paths import REPO
 

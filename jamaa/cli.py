@@ -3,7 +3,7 @@
 Each module exposes a Typer app (or a `register(app)`), wrapping its commands with
 `jamaa.clikit.fails_cleanly` so a JamaaError becomes one line per problem and its exit code.
 
-The commands over the environments alone (validate, catalog, ipplan) run without importing the
+The commands over the environments alone (validate, communes, ipplan) run without importing the
 others (boto3, Pulumi): `jamaa validate` answers in about a second (bench/validate_bench.py).
 `from jamaa.cli import app` gives the whole command line.
 """
@@ -44,7 +44,7 @@ def _root(
 
 
 # Commands that need only the environments model.
-ENVIRONMENT_COMMANDS = ("validate", "catalog", "ipplan")
+ENVIRONMENT_COMMANDS = ("validate", "communes", "ipplan")
 
 
 def build_app(only_environments: bool = False) -> typer.Typer:

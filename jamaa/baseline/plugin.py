@@ -105,7 +105,7 @@ class Baseline:
         dump = os.environ.get("JAMAA_BASELINE_CATALOGUE_IDS")
         if dump:
             return set(Path(dump).read_text(encoding="utf-8").split())
-        from jamaa.catalogue import load_records
+        from jamaa.controls import load_records
 
         return set(load_records(paths.CONTROLS).controls)
 

@@ -60,7 +60,7 @@ def drift(
     out: Annotated[Path | None, typer.Option(help="output directory (default out/drift/ENV)")] = None,
 ) -> None:
     """Report drift from the code: hosts (check mode) and cloud (refreshed preview), per control id."""
-    from jamaa.catalogue import load_records
+    from jamaa.controls import load_records
     from jamaa.drift.cloud import cloud_drift_from_files, run_preview
     from jamaa.drift.hosts import host_drift
     from jamaa.report.sources import stacks_of

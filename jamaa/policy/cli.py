@@ -137,7 +137,7 @@ def list_policies(
     environments: Annotated[Path, typer.Option("--environments")] = ENVIRONMENTS_DIR,
 ) -> None:
     """Every policy with its family, severity, default enforcement and the controls it maps to."""
-    from jamaa.catalogue import load_catalogue
+    from jamaa.controls import load_catalogue
 
     if fmt not in ("text", "json"):
         raise ConfigError([f"--format: {fmt!r} is not one of text, json"])

@@ -28,7 +28,7 @@ class CloudWaivers:
             env_dir = self.environments / environment
             if not env_dir.is_dir():
                 return None
-            from jamaa.catalogue import load_records
+            from jamaa.controls import load_records
 
             self._loaded[environment] = load_waivers(env_dir, load_records().controls)
         return self._loaded[environment]

@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from jamaa.catalogue import load_catalogue
 from jamaa.clikit import fails_cleanly
+from jamaa.controls import load_catalogue
 from jamaa.errors import ConfigError
 from jamaa.paths import REPO
 from jamaa.report.model import Report, Source, build_report

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jamaa.catalogue import SEVERITY_ORDER, Catalogue, Control
+from jamaa.controls import SEVERITY_ORDER, Catalogue, Control
 from jamaa.results import Result, Status
 from jamaa.verify.results import HOST_STATUSES, RunResults
 

@@ -139,7 +139,7 @@ def pytest_command(
 def _catalogue_dumps(out_dir: Path) -> tuple[Path, Path]:
     import json
 
-    from jamaa.catalogue import load_catalogue
+    from jamaa.controls import load_catalogue
 
     catalogue = load_catalogue(REPO / "policies" / "controls")
     controls_json = out_dir / "host-controls.json"

@@ -13,8 +13,8 @@ from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from jamaa.audit.checks import CONTROLS, endpoint_client
-from jamaa.catalogue import load_catalogue
 from jamaa.cli import app
+from jamaa.controls import load_catalogue
 from jamaa.results import Status
 
 REPO = Path(__file__).resolve().parents[2]

@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 
 from jamaa.audit.checks import endpoint_client
 from jamaa.audit.organization import CONTROLS
-from jamaa.catalogue import load_catalogue
 from jamaa.cli import app
 from jamaa.config import Environments, load_environments
+from jamaa.controls import load_catalogue
 from jamaa.landingzone import DELEGATED, guardrails
 from jamaa.results import Status
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from jamaa.catalogue import load_catalogue
+from jamaa.controls import load_catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "backup"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from jamaa.baseline import hostchecks
 from jamaa.baseline.hostchecks import host_controls
-from jamaa.catalogue import load_catalogue
+from jamaa.controls import load_catalogue
 
 
 def test_every_automated_host_control_has_a_check() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from jamaa.catalogue import load_catalogue
+from jamaa.controls import load_catalogue
 from jamaa.drift.hosts import findings_of, parse_events
 from jamaa.drift.model import NO_CONTROL, DriftRun, Finding, TargetResult, control_ids
 from jamaa.drift.section import drift_section

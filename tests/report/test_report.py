@@ -12,8 +12,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from jamaa.catalogue import load_catalogue
 from jamaa.cli import app
+from jamaa.controls import load_catalogue
 from jamaa.report.cli import make_report
 from jamaa.report.model import Source, build_report
 from jamaa.report.render import render_html, write_report

@@ -214,7 +214,7 @@ def _json_on(lab: Any, host: str, path: str) -> Any:
 def test_kernel_level_controls_are_recorded_not_applicable_on_containers_only(
     second_run: dict[str, Run], lab: Any, container: str, vm: str
 ) -> None:
-    from jamaa.catalogue import load_catalogue
+    from jamaa.controls import load_catalogue
 
     kernel = {c.id for c in load_catalogue(REPO / "policies" / "controls").host_controls() if c.kernel_level}
     on_container = _json_on(lab, container, "/etc/jamaa/not-applicable.json")

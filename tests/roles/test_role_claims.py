@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from jamaa.catalogue import load_catalogue
+from jamaa.controls import load_catalogue
 from jamaa.links import role_links
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from jamaa.catalogue import load_catalogue
+from jamaa.controls import load_catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -34,8 +34,8 @@ def test_shell_completion_is_offered() -> None:
     ("command", "key"),
     [
         (["validate", ENV], "communes"),
-        (["catalog", "show", ENV], None),
-        (["catalog", "show", ENV, "--region", "MA-06"], "provinces"),
+        (["communes", "show", ENV], None),
+        (["communes", "show", ENV, "--region", "MA-06"], "provinces"),
         (["ipplan", "show", ENV], None),
     ],
 )

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from jamaa.audit.checks import Finding
 from jamaa.audit.cli import render_json
-from jamaa.catalogue import load_catalogue
 from jamaa.cli import app
+from jamaa.controls import load_catalogue
 from jamaa.report.model import Source, build_report
 from jamaa.report.render import write_report
 from jamaa.results import Result

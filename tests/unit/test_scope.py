@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jamaa import scope
-from jamaa.catalogue import load_catalogue
+from jamaa.controls import load_catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from jamaa.baseline import NETWORK_SUITE
-from jamaa.catalogue import load_catalogue
+from jamaa.controls import load_catalogue
 from jamaa.verify.results import RunResults, Status
 from jamaa.verify.runner import run_verify
 

@@ -126,7 +126,7 @@ pytest-xdist worker skips parsing and validating the whole catalogue)."""
 @functools.lru_cache(maxsize=1)
 def host_controls() -> list[Any]:
     """The catalogue's host controls that name a testinfra verification, sorted by id."""
-    from jamaa.catalogue import Control, load_catalogue
+    from jamaa.controls import Control, load_catalogue
 
     dump = os.environ.get(CONTROLS_JSON)
     if dump:

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from jamaa.catalogue import DEFAULT_CONTROLS_DIR, DEFAULT_FRAMEWORKS, load_catalogue
+from jamaa.controls import DEFAULT_CONTROLS_DIR, DEFAULT_FRAMEWORKS, load_catalogue
 from jamaa.errors import ConfigError
 from jamaa.links import Link
 from jamaa.policy import Pack

