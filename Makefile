@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # schema check of the user-data document: /etc/cloud/cloud-init.disabled keeps it from ever running on this machine.
 APT_PACKAGES := debootstrap systemd-container slirp4netns socat netcat-openbsd iproute2 openssh-client \
 	qemu-system-x86 qemu-utils e2fsprogs vde2 restic nftables nmap ssh-audit chromium \
-	cloud-init cloud-image-utils
+	cloud-init cloud-image-utils lynis
 APT_STAMP := .cache/apt-$(shell echo $(APT_PACKAGES) | md5sum | cut -c1-12).stamp
 VENV_STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | md5sum | cut -c1-12)
 

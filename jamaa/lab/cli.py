@@ -67,26 +67,37 @@ def image_command(
 @fails_cleanly
 def _image(profile_name: str, environments: Path, suite: str | None, force: bool, prune: bool) -> None:
     from jamaa.errors import ConfigError
-    from jamaa.lab.image import ImageBuilder, describe
+    from jamaa.lab.image import ImageBuilder, Images, describe
     from jamaa.lab.profile import SUITES, load_named_profile
     from jamaa.lab.system import cache_dir
 
     profile = load_named_profile(environments, profile_name)
-    if suite is not None:
-        if suite not in SUITES:
-            raise ConfigError([f"--suite: {suite!r}: not one of {', '.join(SUITES)}"])
-        profile = profile.model_copy(update={"suite": suite})
+    if suite is not None and suite not in SUITES:
+        raise ConfigError([f"--suite: {suite!r}: not one of {', '.join(SUITES)}"])
+    # every suite the profile's hosts run (a lab may mix Debian 12 and 13), or the one asked for
+    profiles = (
+        [profile.model_copy(update={"suite": suite})]
+        if suite is not None
+        else [profile.for_suite(s) for s in profile.suites]
+    )
     started = time.monotonic()
+    built: list[tuple[str, Images]] = []
+    removed: list[Path] = []
     with _Progress() as note:
-        builder = ImageBuilder(profile, cache_dir(), note=note)
-        images = builder.ensure(force=force)
-        removed = builder.prune(images) if prune else []
-    table = Table(title=f"Lab image ({profile.suite}) in {time.monotonic() - started:.1f} s")
-    for column in ("artefact", "path", "digest", "this run"):
+        for each in profiles:
+            builder = ImageBuilder(each, cache_dir(), note=note)
+            images = builder.ensure(force=force)
+            removed += builder.prune(images) if prune else []
+            built.append((each.suite, images))
+    suites = ", ".join(s for s, _ in built)
+    table = Table(title=f"Lab image ({suites}) in {time.monotonic() - started:.1f} s")
+    for column in ("suite", "artefact", "path", "digest", "this run"):
         table.add_column(column)
     kinds = {"base rootfs": "base", "attacker layer": "attacker", "VM disk": "vm"}
-    for name, path, digest in describe(images):
-        table.add_row(name, str(path), digest[:16], "built" if kinds[name] in images.built else "cached")
+    for each_suite, images in built:
+        for name, path, digest in describe(images):
+            state = "built" if kinds[name] in images.built else "cached"
+            table.add_row(each_suite, name, str(path), digest[:16], state)
     console.print(table)
     for directory in removed:
         console.print(f"removed {directory}", highlight=False)
@@ -130,8 +141,8 @@ def _print_hosts(
         emit(fmt, output, {"up": False, "hosts": []}, "The lab is down.")
         return
     rows: list[dict[str, str]] = []
-    table = Table(title=f"Lab hosts (profile {state.profile}, Debian {state.suite})")
-    for column in ("host", "kind", "role", "groups", "LAN address", "SSH", "state"):
+    table = Table(title=f"Lab hosts (profile {state.profile}, Debian {state.suite} unless said)")
+    for column in ("host", "kind", "Debian", "role", "groups", "LAN address", "SSH", "state"):
         table.add_column(column)
     for name, host in state.hosts.items():
         ssh = f"127.0.0.1:{host.ssh_port}" if host.ssh_port else f"via netns {host.netns}"
@@ -139,6 +150,7 @@ def _print_hosts(
             {
                 "host": name,
                 "kind": host.kind,
+                "suite": host.suite or state.suite,
                 "role": host.role,
                 "groups": ",".join(host.groups),
                 "lan_ip": host.lan_ip,
@@ -151,6 +163,7 @@ def _print_hosts(
         {
             "host": "s3",
             "kind": "moto",
+            "suite": "",
             "role": "object storage",
             "groups": "s3",
             "lan_ip": endpoints["lan"],

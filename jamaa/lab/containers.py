@@ -78,6 +78,7 @@ def create_container(
         root=str(root),
         communes=list(host.communes),
         groups=host.ansible_groups,
+        suite=profile.suite_of(host),
     )
     boot_container(state, lab_dir, host.name)
 

@@ -6,7 +6,8 @@ links to the environment's `group_vars/` and `host_vars/` so the inventory file 
 Inventory groups: `commune_servers`, `containers` (commune servers in containers), `vms`,
 `attackers`, and `s3` (empty: the S3 endpoint is no SSH host; its coordinates are the `jamaa_s3_*`
 variables under `all:vars`). Per-host variables: `jamaa_lan_ip`, `jamaa_host_kind`
-(container | vm), `jamaa_host_role`, `jamaa_communes` (the communes it serves).
+(container | vm), `jamaa_host_role`, `jamaa_host_suite` (its Debian suite: a lab may mix Debian 12
+and 13), `jamaa_communes` (the communes it serves).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def render_inventory(state: LabState, profile: Profile, key: Path) -> str:
                 f"jamaa_lan_ip={host.lan_ip}",
                 f"jamaa_host_kind={host.kind}",
                 f"jamaa_host_role={host.role}",
+                f"jamaa_host_suite={host.suite or state.suite}",
                 f"jamaa_communes={_ini_value(host.communes)}",
             ]
             lines.append(" ".join(fields) if group == host.groups[0] else name)

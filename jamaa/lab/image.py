@@ -7,7 +7,8 @@ named after the digest of its inputs with a `manifest.json` (inputs, digest, bui
   BASE_PACKAGES + the profile's `image.packages`), prepared: the controller's public key for root, a
   first-boot unit generating each clone's own SSH host keys, systemd-networkd with DHCP on `en*`,
   `resolv.conf` → 10.0.2.3 (the user-mode NAT's DNS), an empty machine-id, empty apt lists, no
-  stale host keys, the security and updates suites on deb.debian.org;
+  stale host keys, the security and updates suites on deb.debian.org (the security archive in
+  sources.list's one-line format, where audit tools look for it);
 - `attacker-SUITE-DIGEST/layer`: an overlay layer over that rootfs with `image.attacker_packages`
   (the attacker has no way out, so its tools are installed here);
 - `vm-SUITE-DIGEST/`: `disk.qcow2` (ext4 of the rootfs + linux-image-amd64 + `image.vm_packages`),
@@ -32,7 +33,7 @@ from jamaa.lab.profile import Profile
 from jamaa.lab.system import LabError, locked, mounts_under, require_root, require_tools, run, unmount_under
 
 # Bump when the preparation steps below change in a way the inputs do not show.
-RECIPE = 4
+RECIPE = 5
 BASE_PACKAGES = (
     "systemd-sysv",
     "udev",
@@ -114,12 +115,19 @@ WantedBy=multi-user.target
 
 
 def _sources(suite: str, mirror: str) -> str:
-    security = mirror.rsplit("/", 1)[0] + "/debian-security"
     return (
         f"Types: deb\nURIs: {mirror}\nSuites: {suite} {suite}-updates\nComponents: main\n"
-        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
-        f"Types: deb\nURIs: {security}\nSuites: {suite}-security\nComponents: main\n"
         "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+    )
+
+
+def _security_list(suite: str, mirror: str) -> str:
+    """The security archive in apt's one-line format in /etc/apt/sources.list: the place audit tools
+    (Lynis PKGS-7388) look for it; they do not read deb822 `.sources` stanzas."""
+    security = mirror.rsplit("/", 1)[0] + "/debian-security"
+    return (
+        "# jamaa lab: Debian's security archive (the rest is in sources.list.d/debian.sources)\n"
+        f"deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {security} {suite}-security main\n"
     )
 
 
@@ -134,7 +142,7 @@ def _prepared_files(suite: str, mirror: str, pubkey: str) -> dict[str, tuple[str
         ),
         "etc/resolv.conf": ("nameserver 10.0.2.3\n", 0o644),
         "etc/machine-id": ("", 0o444),
-        "etc/apt/sources.list": ("# see sources.list.d/debian.sources\n", 0o644),
+        "etc/apt/sources.list": (_security_list(suite, mirror), 0o644),
         "etc/apt/sources.list.d/debian.sources": (_sources(suite, mirror), 0o644),
         "etc/systemd/network/95-jamaa-dhcp.network": (_DHCP_NETWORK, 0o644),
         "usr/local/sbin/jamaa-lab-net": (_LAB_NET_SCRIPT, 0o755),
@@ -401,8 +409,9 @@ class ImageBuilder:
         policy = merged / "usr/sbin/policy-rc.d"
         policy.write_text("#!/bin/sh\nexit 101\n")
         policy.chmod(0o755)
+        # the layer starts current (security updates applied natively, not later under emulation)
         script = (
-            "set -e; export DEBIAN_FRONTEND=noninteractive; apt-get update -q; "
+            "set -e; export DEBIAN_FRONTEND=noninteractive; apt-get update -q; apt-get dist-upgrade -y -q; "
             "apt-get install -y -q --no-install-recommends " + " ".join(sorted(packages))
         )
         run(

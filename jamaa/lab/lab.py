@@ -65,7 +65,7 @@ class UpResult:
     state: LabState
     profile: Profile
     already_up: bool
-    images: Images | None
+    images: dict[str, Images] | None  # per Debian suite in use
     seconds: float
     host_seconds: dict[str, float]
 
@@ -99,7 +99,10 @@ class Lab:
             if state is not None or leftovers():
                 self.note("cleaning up what a previous lab left behind")
                 self._teardown()
-            images = ImageBuilder(profile, cache_dir(), note=self.note).ensure()
+            images = {
+                suite: ImageBuilder(profile.for_suite(suite), cache_dir(), note=self.note).ensure()
+                for suite in profile.suites
+            }
             containers = len(profile.hosts) - len(profile.vms)
             raised_from = ensure_inotify_instances(containers)
             if raised_from is not None:
@@ -114,7 +117,7 @@ class Lab:
                 raise
         return UpResult(state, profile, False, images, time.monotonic() - started, host_seconds)
 
-    def _start(self, profile: Profile, images: Images) -> tuple[LabState, dict[str, float]]:
+    def _start(self, profile: Profile, by_suite: dict[str, Images]) -> tuple[LabState, dict[str, float]]:
         shutil.rmtree(logs_dir(), ignore_errors=True)
         logs_dir().mkdir(parents=True)
         state = LabState(
@@ -138,25 +141,28 @@ class Lab:
         start_s3(state, self.dir, profile.s3.port, ports[-1])
         save_state(self.dir, state)
         index = {h.name: i for i, h in enumerate(profile.hosts)}
+        images = {h.name: by_suite[profile.suite_of(h)] for h in profile.hosts}
         for host in profile.vms:  # the slow one first, so it boots while the containers start
             self.note(f"{host.name}: booting the VM")
-            start_vm(state, self.dir, profile, host, index[host.name], images, port_of[host.name])
+            start_vm(state, self.dir, profile, host, index[host.name], images[host.name], port_of[host.name])
             save_state(self.dir, state)
         for host in profile.containers:
-            self.note(f"{host.name}: booting the container")
-            create_container(state, self.dir, profile, host, index[host.name], images, port_of.get(host.name))
+            self.note(f"{host.name}: booting the container (Debian {profile.suite_of(host)})")
+            create_container(
+                state, self.dir, profile, host, index[host.name], images[host.name], port_of.get(host.name)
+            )
             save_state(self.dir, state)
         write_generated(state, profile, key)
         seconds: dict[str, float] = {}
         for host in profile.containers:
             self.note(f"{host.name}: waiting for systemd")
-            self._wait_running(state, profile, host.name, images, index[host.name])
+            self._wait_running(state, profile, host.name, images[host.name], index[host.name])
             seconds[host.name] = time.monotonic() - t0
         for host in profile.vms:
             self.note(f"{host.name}: waiting for the VM (software emulation: about a minute)")
-            wait_vm(state, self.dir, profile, host, index[host.name], images, self.note)
+            wait_vm(state, self.dir, profile, host, index[host.name], images[host.name], self.note)
             save_state(self.dir, state)
-            self._wait_running(state, profile, host.name, images, index[host.name])
+            self._wait_running(state, profile, host.name, images[host.name], index[host.name])
             seconds[host.name] = time.monotonic() - t0
         state.hosts = {h.name: state.hosts[h.name] for h in profile.hosts}  # the profile's order
         state.ready = True

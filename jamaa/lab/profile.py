@@ -8,6 +8,9 @@ Hosts get Ansible groups from what they are: `role: commune_server` → `commune
 probe, not a target), `kind: vm` → `vms`; plus any `groups:` listed. Every host sits on the lab LAN at
 `lan_ip`; commune servers also get a way out (slirp4netns for containers, QEMU's user-mode NAT for
 the VM) so apt reaches Debian's archive. The attacker gets the LAN only.
+
+`suite` is the lab's Debian release; a host may run another one (`suite:` on the host), so one lab
+converges and verifies Debian 12 and Debian 13 side by side. Each suite in use gets its own cached image.
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ class HostSpec(_Strict):
     lan_ip: ipaddress.IPv4Address
     communes: list[str] = []
     groups: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] = []
+    suite: Literal["trixie", "bookworm"] | None = None  # None: the profile's suite
 
     @model_validator(mode="after")
     def _attacker_shape(self) -> HostSpec:
@@ -159,6 +163,21 @@ class Profile(_Strict):
         if self.lan.cidr.overlaps(ipaddress.IPv4Network("10.0.2.0/24")):
             raise ValueError("lan.cidr: overlaps 10.0.2.0/24, the user-mode NAT's network")
         return self
+
+    def suite_of(self, host: HostSpec) -> str:
+        """The Debian suite a host runs: its own `suite`, else the profile's."""
+        return host.suite or self.suite
+
+    @property
+    def suites(self) -> list[str]:
+        """The suites in use, the profile's own first."""
+        used = {self.suite_of(h) for h in self.hosts}
+        return [self.suite, *sorted(used - {self.suite})] if self.suite in used else sorted(used)
+
+    def for_suite(self, suite: str) -> Profile:
+        """This profile narrowed to the hosts of one suite (what that suite's image must carry)."""
+        hosts = [h for h in self.hosts if self.suite_of(h) == suite]
+        return self.model_copy(update={"suite": suite, "hosts": hosts})
 
     def host(self, name: str) -> HostSpec:
         for host in self.hosts:

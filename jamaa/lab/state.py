@@ -36,6 +36,7 @@ class HostRecord(BaseModel):
     root: str | None = None  # container: the overlay's merged directory
     communes: list[str] = []
     groups: list[str] = []
+    suite: str = ""  # Debian suite (trixie, bookworm); empty in a state written before hosts had one
     boots: int = 0
 
 

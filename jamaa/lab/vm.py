@@ -77,6 +77,7 @@ def start_vm(
             ssh_port=ssh_port,
             communes=list(host.communes),
             groups=host.ansible_groups,
+            suite=profile.suite_of(host),
         )
         state.hosts[host.name] = record
     overlay = directory / "disk.qcow2"

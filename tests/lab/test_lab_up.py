@@ -28,6 +28,19 @@ def test_every_host_answers_ssh_with_its_own_name(lab: LabHandle) -> None:
         assert proc.stdout.split() == [name, "running"]
 
 
+def test_each_host_runs_its_debian_release(lab: LabHandle) -> None:
+    """Debian 12 and 13 in every run: each host's os-release is the suite its profile entry asks for."""
+    seen = {}
+    for name, record in lab.hosts.items():
+        proc = lab.ssh(name, ". /etc/os-release && echo $VERSION_CODENAME")
+        seen[name] = proc.stdout.strip()
+        assert seen[name] == record.suite, (
+            f"{name}: runs {seen[name]!r}, the profile asks for {record.suite!r}"
+        )
+    if lab.profile == "default":
+        assert {"bookworm", "trixie"} <= {seen[h] for h in lab.group("commune_servers")}, seen
+
+
 def test_each_host_has_its_own_ssh_host_keys(lab: LabHandle) -> None:
     fingerprints = {
         name: lab.ssh(name, "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[1]

@@ -36,6 +36,17 @@ def test_default_profile_hosts_and_groups() -> None:
         "attacker": ["attackers"],
     }
     assert [h.name for h in profile.vms] == ["vm-01"]
+    # Debian 12 and 13 in every run: srv-02 runs bookworm, the others the profile's trixie
+    assert {h.name: profile.suite_of(h) for h in profile.hosts} == {
+        "srv-01": "trixie",
+        "srv-02": "bookworm",
+        "vm-01": "trixie",
+        "attacker": "trixie",
+    }
+    assert profile.suites == ["trixie", "bookworm"]
+    bookworm = profile.for_suite("bookworm")
+    assert (bookworm.suite, [h.name for h in bookworm.hosts]) == ("bookworm", ["srv-02"])
+    assert not bookworm.vms and not bookworm.needs_attacker_layer
     assert not profile.host("attacker").has_way_out
     assert profile.host("srv-01").has_way_out
     assert {"auditd", "aide", "nftables"} <= set(profile.image.vm_packages)
@@ -82,7 +93,11 @@ def test_unknown_field_and_bad_suite(tmp_path: Path) -> None:
 
     problems = _problems(_write(tmp_path, mutate))
     assert any(p.endswith("suite: Input should be 'trixie' or 'bookworm'") for p in problems)
-    assert any(p.endswith("hosts.0.colour: Extra inputs are not permitted") for p in problems)
+
+
+def test_a_host_suite_outside_debian_12_and_13_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda d: d["hosts"][1].update(suite="bullseye"))
+    assert _problems(path) == [f"{path}: hosts.1.suite: Input should be 'trixie' or 'bookworm'"]
 
 
 def test_bad_package_name(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ def test_lab_status_speaks_json_whether_the_lab_is_up_or_down(tmp_path: Path) ->
     if data["up"]:
         assert {"srv-01", "s3"} <= {row["host"] for row in data["hosts"]}
         assert all(
-            set(row) == {"host", "kind", "role", "groups", "lan_ip", "ssh", "state"} for row in data["hosts"]
+            set(row) == {"host", "kind", "suite", "role", "groups", "lan_ip", "ssh", "state"} for row in data["hosts"]
         )
     else:
         assert data["hosts"] == []

@@ -112,6 +112,13 @@ def data_directory(host: Any, ctx: HostContext) -> None:
     assert host.file(path).mode == 0o700, f"{path} is mode {host.file(path).mode:04o}"
 
 
+@check("HOST-PG-009")
+def config_not_world_readable(host: Any, ctx: HostContext) -> None:
+    config = show(host, "config_file").rsplit("/", 1)[0]
+    out = run_ok(host, f"find {config} -name '*.conf' -perm /o=rwx -printf '%m %p\\n'")
+    assert not out.strip(), f"configuration files readable by every user: {out.strip()}"
+
+
 @check("HOST-PG-008")
 def firewall(host: Any, ctx: HostContext) -> None:
     rules = run_ok(host, "nft list ruleset").splitlines()

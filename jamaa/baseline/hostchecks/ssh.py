@@ -35,6 +35,8 @@ STRONG_KEX = {
     "diffie-hellman-group-exchange-sha256",
     "diffie-hellman-group14-sha256",
 }
+PQ_HYBRID_KEX = {"mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com"}
+"""Hybrid key exchanges: a post-quantum KEM with X25519 (OpenSSH 9.0+ sntrup761, 9.9+ ML-KEM)."""
 STRONG_MACS = {"hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com", "umac-128-etm@openssh.com"}
 """Encrypt-then-MAC only; no MD5, SHA-1 or 64-bit MAC (HOST-SSH-016's rationale, CIS Debian 5.1.15, which
 lists umac-128-etm among the strong ones)."""
@@ -150,6 +152,18 @@ def no_forwarding(host: Any, ctx: HostContext) -> None:
 @check("HOST-SSH-013")
 def kex(host: Any, ctx: HostContext) -> None:
     csv_subset(sshd_one(host, ctx, "kexalgorithms"), STRONG_KEX, "key exchange algorithms")
+
+
+@check("HOST-SSH-034")
+def post_quantum_kex(host: Any, ctx: HostContext) -> None:
+    offered = [k for k in sshd_one(host, ctx, "kexalgorithms").split(",") if k]
+    assert offered and offered[0] in PQ_HYBRID_KEX, (
+        f"sshd prefers {offered[0] if offered else 'nothing'}, not a post-quantum hybrid key exchange"
+    )
+    version = run_ok(host, ". /etc/os-release && echo $VERSION_ID").strip()
+    if version.isdigit() and int(version) >= 13:  # OpenSSH 10: ML-KEM and sntrup761 for every client
+        classic = [k for k in offered if k not in PQ_HYBRID_KEX]
+        assert not classic, f"Debian {version}: classic key exchanges still offered: {', '.join(classic)}"
 
 
 @check("HOST-SSH-014")

@@ -45,15 +45,34 @@ def origins(host: Any, ctx: HostContext) -> None:
     assert not other, f"origins other than security and stable-updates: {other}"
 
 
+def _release(host: Any, ctx: HostContext) -> str:
+    if "codename" not in ctx.cache:
+        ctx.cache["codename"] = run_ok(host, ". /etc/os-release && echo $VERSION_CODENAME").strip()
+    return str(ctx.cache["codename"])
+
+
 @check("HOST-UPD-004")
 def security_archive(host: Any, ctx: HostContext) -> None:
-    out = run_ok(
-        host,
-        "cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources"
-        " 2>/dev/null || true",
+    # what apt itself reads from its sources, whatever their format
+    suite = f"{_release(host, ctx)}-security"
+    policy = run_ok(host, "apt-cache policy")
+    assert re.search(rf"(security\.debian\.org|/debian-security) {re.escape(suite)}/main ", policy), (
+        f"apt does not use Debian's security archive ({suite}): not in `apt-cache policy`"
     )
-    assert re.search(r"security\.debian\.org|/debian-security", out), (
-        "the Debian security archive is not configured"
+
+
+@check("HOST-UPD-007")
+def no_pending_security_update(host: Any, ctx: HostContext) -> None:
+    out = run_ok(host, "apt-get -s -o Debug::NoLocking=1 dist-upgrade")
+    pending = sorted(
+        {
+            line.split()[1]
+            for line in out.splitlines()
+            if line.startswith("Inst ") and "Debian-Security:" in line
+        }
+    )
+    assert not pending, (
+        f"{len(pending)} update(s) from the security archive not applied: {', '.join(pending)}"
     )
 
 
