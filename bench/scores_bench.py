@@ -98,6 +98,13 @@ def run_lynis(config: Path, host: str, tarball: bytes) -> dict[str, Any]:
             f" --logfile {workdir}/lynis.log --report-file {workdir}/report.dat >/dev/null 2>&1; true",
         )
         report = ssh(config, host, f"cat {workdir}/report.dat")
+        # where points were lost: the test running when Lynis assigned fewer hardening points than its maximum
+        lost = ssh(
+            config,
+            host,
+            f'awk \'/Performing test ID/ {{t=$0; sub(/.*Performing test ID /, "", t); sub(/ .*/, "", t)}}'
+            f" /assigned partial number of hardening points/ {{print t, $0}}' {workdir}/lynis.log",
+        )
     finally:
         ssh(config, host, f"rm -rf {workdir}")
     values: dict[str, list[str]] = {}
@@ -119,8 +126,16 @@ def run_lynis(config: Path, host: str, tarball: bytes) -> dict[str, Any]:
         "hardening_index": index,
         "warnings": entries("warning[]"),
         "suggestions": entries("suggestion[]"),
+        "points_lost": [_points(line) for line in lost.splitlines() if line.strip()],
         "seconds": round(time.monotonic() - started, 1),
     }
+
+
+def _points(line: str) -> str:
+    """`TEST ... (X of Y) ...` → `TEST X/Y`."""
+    test = line.split()[0]
+    part = line.split("points (", 1)[1].split(")", 1)[0] if "points (" in line else "?"
+    return f"{test} {part.replace(' of ', '/')}"
 
 
 def run_ssh_audit(port: int) -> dict[str, Any]:
@@ -140,15 +155,17 @@ def run_ssh_audit(port: int) -> dict[str, Any]:
             fails += [f"({section}) {algorithm['algorithm']}: {n}" for n in notes.get("fail", [])]
             warns += [f"({section}) {algorithm['algorithm']}: {n}" for n in notes.get("warn", [])]
     fails += [f"(cve) {c.get('name')}: {c.get('description', '')}" for c in data.get("cves", [])]
-    for note in data.get("additional_notes", []) or []:
-        if note:
-            warns.append(f"(note) {note}")
+    # ssh-audit's additional notes (Terrapin peers, DHEat connection rate) are information, not warnings
+    # (they do not change its exit status); printed apart so nothing is hidden
+    notes = [note for note in data.get("additional_notes", []) or [] if note]
     kex = [k["algorithm"] for k in data.get("kex", [])]
     return {
         "version": version.split("ssh-audit v", 1)[1].split(",")[0] if "ssh-audit v" in version else "",
         "banner": (data.get("banner") or {}).get("raw", ""),
         "failures": fails,
         "warnings": warns,
+        "notes": notes,
+        "exit_status": proc.returncode,
         "kex": kex,
         "post_quantum_kex": [k for k in kex if k in PQ_KEX],
     }
@@ -193,15 +210,20 @@ def main() -> int:
             print(f"    warning    {item['test']}: {item['text']} {item['details']}".rstrip())
         for item in lynis["suggestions"]:
             print(f"    suggestion {item['test']}: {item['text']} {item['details']}".rstrip())
+        print(f"    points lost: {', '.join(lynis['points_lost']) or 'none'}")
         print(
             f"  ssh-audit {audit['version']}: {len(audit['failures'])} failure(s), "
-            f"{len(audit['warnings'])} warning(s); post-quantum KEX {audit['post_quantum_kex'] or 'NONE'}; "
+            f"{len(audit['warnings'])} warning(s), {len(audit['notes'])} note(s), "
+            f"exit {audit['exit_status']}; "
+            f"post-quantum KEX {audit['post_quantum_kex'] or 'NONE'}; "
             f"offered {','.join(audit['kex'])} {'target met' if ok_audit else 'TARGET MISSED'}"
         )
         for line in audit["failures"]:
             print(f"    fail {line}")
         for line in audit["warnings"]:
             print(f"    warn {line}")
+        for line in audit["notes"]:
+            print(f"    note {line[:160]}…")
     print("\nhost      Debian    Lynis  warn  sugg  ssh-audit fail  warn  PQ KEX")
     for name, r in results.items():
         lynis, audit = r["lynis"], r["ssh_audit"]
