@@ -97,8 +97,7 @@ def test_lab_status_speaks_json_whether_the_lab_is_up_or_down(tmp_path: Path) ->
     assert isinstance(data["up"], bool)
     if data["up"]:
         assert {"srv-01", "s3"} <= {row["host"] for row in data["hosts"]}
-        assert all(
-            set(row) == {"host", "kind", "suite", "role", "groups", "lan_ip", "ssh", "state"} for row in data["hosts"]
-        )
+        columns = {"host", "kind", "suite", "role", "groups", "lan_ip", "ssh", "state"}
+        assert all(set(row) == columns for row in data["hosts"])
     else:
         assert data["hosts"] == []

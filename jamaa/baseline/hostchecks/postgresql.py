@@ -56,7 +56,7 @@ def hba(host: Any, ctx: HostContext) -> None:
         host,
         "SELECT type, array_to_string(database, ','), array_to_string(user_name, ','), "
         "coalesce(address, ''), coalesce(netmask, ''), auth_method, coalesce(error, '') "
-        "FROM pg_hba_file_rules ORDER BY line_number",  # rule_number exists only from PostgreSQL 16 (Debian 13)
+        "FROM pg_hba_file_rules ORDER BY line_number",  # rule_number: PostgreSQL 16+ only
     )
     assert rows, "pg_hba has no rule"
     errors = [r for r in rows if r[6]]
