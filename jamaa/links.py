@@ -214,8 +214,9 @@ def scp_links(landingzone: Path, repo: Path = REPO_ROOT) -> list[Link]:
 
 def derive_links(repo: Path = REPO_ROOT) -> list[Link]:
     """Every link of the repository, sorted by control, kind, place."""
+    # An installed package without the checkout has no policies/ (nor roles/): only what exists is read.
     links = [
-        *policy_links(repo / "policies", repo),
+        *(policy_links(repo / "policies", repo) if (repo / "policies" / "jamaa_policies").is_dir() else []),
         *role_links(repo / "roles", repo),
         *check_links(repo),
         *audit_links(repo / "jamaa" / "audit", repo),

@@ -15,5 +15,9 @@ PLAYBOOKS = REPO / "playbooks"
 SITE = PLAYBOOKS / "site.yml"
 ROLES = REPO / "roles"
 POLICIES = REPO / "policies"
-CONTROLS = POLICIES / "controls"
+# The control catalogue also ships inside the package (jamaa/catalogue_controls, jamaa/frameworks.yaml: links
+# to policies/ in the checkout, the files themselves in a built wheel), so an installed package without
+# the checkout (the policy pack's requirement, a deploy job) has it; in the checkout this resolves to
+# policies/controls.
+CONTROLS = (Path(__file__).resolve().parent / "catalogue_controls").resolve()
 OUT = REPO / "out"
