@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
@@ -14,6 +16,14 @@ from typing import IO, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from jamaa.errors import JamaaError
 
@@ -84,3 +94,32 @@ def emit(fmt: OutputFormat, output: Path | None, data: Any, *renderables: Any) -
         console = data_console(stream)
         for renderable in renderables:
             console.print(renderable)
+
+
+@contextmanager
+def progress(what: str, total: int, console: Console | None = None) -> Iterator[Callable[[str], None]]:
+    """Progress of an operation of `total` steps that takes more than a few seconds (the report's policy
+    runs, plans of many stacks), on standard error so it never mixes with a command's data: a live bar on
+    a terminal; in a CI log (not a terminal) one line per finished step, with the time so far. Yields
+    `done(label)`, called after each step."""
+    console = console or err_console
+    started = time.monotonic()
+    if console.is_terminal:
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task(what, total=total)
+
+            def advance(label: str) -> None:
+                bar.update(task, advance=1, description=f"{what} ({label} done)")
+
+            yield advance
+        return
+    count = 0
+
+    def step(label: str) -> None:
+        nonlocal count
+        count += 1
+        elapsed = time.monotonic() - started
+        console.print(f"{what}: {count}/{total} {label} ({elapsed:.0f} s)", markup=False, highlight=False)
+
+    yield step

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from jamaa.clikit import fails_cleanly
+from jamaa.clikit import fails_cleanly, progress
 from jamaa.plan import render
 from jamaa.plan.runner import PlanError, known_stacks, locate_program, stack_file
 from jamaa.plan.worker import plan_stacks
@@ -90,13 +90,15 @@ def _plan_all(target: Path, json_file: Path | None) -> None:
         raise PlanError(f"{target}: --all: no Pulumi.<stack>.yaml next to the program's Pulumi.yaml")
     started = time.perf_counter()
     plans, errors = [], []
-    for outcome in plan_stacks(target, stacks):
-        if outcome.plan is None:
-            errors.append(outcome.error or "; ".join(outcome.problems))
-            console.print(f"[red]{errors[-1]}[/]", highlight=False)
-            continue
-        plans.append(outcome.plan)
-        console.print(f"{outcome.stack}: {len(outcome.plan.resources)} resources", highlight=False)
+    with progress("plan", len(stacks)) as done:
+        for outcome in plan_stacks(target, stacks):
+            done(outcome.stack)
+            if outcome.plan is None:
+                errors.append(outcome.error or "; ".join(outcome.problems))
+                console.print(f"[red]{errors[-1]}[/]", highlight=False)
+                continue
+            plans.append(outcome.plan)
+            console.print(f"{outcome.stack}: {len(outcome.plan.resources)} resources", highlight=False)
     elapsed = time.perf_counter() - started
     total = sum(len(p.resources) for p in plans)
     console.print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jamaa.clikit import fails_cleanly
+from jamaa.clikit import fails_cleanly, progress
 from jamaa.errors import ConfigError
 from jamaa.paths import ENVIRONMENTS as ENVIRONMENTS_DIR
 from jamaa.paths import REPO as REPO_ROOT
@@ -92,25 +93,27 @@ def check(
     pack = load_pack(environments)
     scopes = CloudWaivers(program_dir, environments)
     reports, errors = [], []
-    for outcome in plan_stacks(program_dir, stacks):
-        if not all_stacks:
-            plan = outcome.unwrap()  # one stack: its error is the command's (exit 2)
-        elif outcome.plan is None:
-            errors.append(outcome.error or "; ".join(outcome.problems))
-            continue
-        else:
-            plan = outcome.plan
-        reports.append(
-            evaluate(
-                plan.resources,
-                pack,
-                stack=plan.stack,
-                project=plan.project,
-                config=pack_config,
-                strict=strict,
-                waivers=scopes.lookup(plan.stack),
+    with progress("policy check", len(stacks)) if all_stacks else nullcontext(lambda _: None) as done:
+        for outcome in plan_stacks(program_dir, stacks):
+            done(outcome.stack)
+            if not all_stacks:
+                plan = outcome.unwrap()  # one stack: its error is the command's (exit 2)
+            elif outcome.plan is None:
+                errors.append(outcome.error or "; ".join(outcome.problems))
+                continue
+            else:
+                plan = outcome.plan
+            reports.append(
+                evaluate(
+                    plan.resources,
+                    pack,
+                    stack=plan.stack,
+                    project=plan.project,
+                    config=pack_config,
+                    strict=strict,
+                    waivers=scopes.lookup(plan.stack),
+                )
             )
-        )
     if all_stacks:
         text = render_many(reports, errors, fmt, _console(fmt, output))
         code = 2 if errors else max((r.exit_code for r in reports), default=0)

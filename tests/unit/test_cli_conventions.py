@@ -101,3 +101,68 @@ def test_lab_status_speaks_json_whether_the_lab_is_up_or_down(tmp_path: Path) ->
         assert all(set(row) == columns for row in data["hosts"])
     else:
         assert data["hosts"] == []
+
+
+def test_progress_is_one_line_per_step_in_a_ci_log_and_a_live_bar_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from jamaa.clikit import progress
+
+    log = io.StringIO()
+    with progress("plan", 3, Console(file=log, force_terminal=False, width=200)) as done:
+        for stack in ("ma-01-prod", "ma-02-prod", "ma-03-prod"):
+            done(stack)
+    lines = log.getvalue().splitlines()
+    assert [line.rsplit(" (", 1)[0] for line in lines] == [
+        "plan: 1/3 ma-01-prod",
+        "plan: 2/3 ma-02-prod",
+        "plan: 3/3 ma-03-prod",
+    ]
+    assert all(line.endswith(" s)") for line in lines)
+    terminal = io.StringIO()
+    with progress("plan", 2, Console(file=terminal, force_terminal=True, width=100)) as done:
+        done("ma-01-prod")
+        done("ma-02-prod")
+    assert "plan" in terminal.getvalue() and "2/2" in terminal.getvalue()  # the bar's last frame
+
+
+def test_long_multi_stack_commands_show_progress_on_stderr(tmp_path: Path) -> None:
+    """`plan --all` reports each planned stack on standard error (its data stays in the JSON file)."""
+    import subprocess
+    import sys
+
+    program = tmp_path / "program"
+    program.mkdir()
+    (program / "Pulumi.yaml").write_text("name: tiny\nruntime: python\n")
+    (program / "__main__.py").write_text(
+        "import pulumi\nimport pulumi_aws as aws\n\n"
+        "aws.s3.Bucket('logs', tags={'stack': pulumi.get_stack()})\n"
+    )
+    for stack in ("a", "b", "c"):
+        (program / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
+    out = tmp_path / "plans.json"
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "jamaa"),
+            "plan",
+            "--program",
+            str(program),
+            "--all",
+            "--json",
+            str(out),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert len(json.loads(out.read_text())["stacks"]) == 3
+    progress_lines = [
+        line.rsplit(" (", 1)[0] for line in proc.stderr.splitlines() if line.startswith("plan: ")
+    ]
+    assert progress_lines == ["plan: 1/3 a", "plan: 2/3 b", "plan: 3/3 c"], proc.stderr
+    assert "plan: " not in proc.stdout
