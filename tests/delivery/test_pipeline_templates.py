@@ -193,6 +193,33 @@ def test_github_up_is_gated_per_region_stack(region_stacks: list[str]) -> None:
         assert len(converge["strategy"]["matrix"]["region"]) == 12
 
 
+def test_deploy_jobs_install_the_runtime_only_and_the_pinned_pulumi_cli() -> None:
+    """Jobs that deploy, converge or detect drift install `make setup-runtime` (no linters, no test tools)
+    and the Pulumi CLI of the SDK's pinned version through pulumi/actions; lint and tests keep the rest."""
+    import tomllib
+
+    workflow = load_github()
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    pin = next(d.split("==")[1] for d in pyproject["project"]["dependencies"] if d.startswith("pulumi=="))
+    assert workflow["env"]["PULUMI_VERSION"] == pin
+    deploy = {name: job for name, job in workflow["jobs"].items() if "pulumi" in steps_text(job) + str(job)}
+    assert {"preview", "up-organization", "up-staging", "up-prod"} <= set(deploy)
+    for name, job in workflow["jobs"].items():
+        runs = [str(step.get("run", "")) for step in job.get("steps", [])]
+        if name in deploy or name.startswith(("converge-", "drift")):
+            assert any("make setup-runtime" in r for r in runs), name
+            assert not any(r.startswith("make setup ") or r == "make setup" for r in runs), name
+        if name in deploy and "pulumi " in "\n".join(runs):
+            cli = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
+            assert len(cli) == 1 and cli[0]["with"]["pulumi-version"] == "${{ env.PULUMI_VERSION }}", name
+    for name in ("lint", "unit"):
+        assert any("make setup &&" in str(s.get("run", "")) for s in workflow["jobs"][name]["steps"]), name
+    assert "get.pulumi.com" not in (REPO / GITHUB).read_text()
+    gitlab = load_gitlab()
+    assert gitlab[".aws"]["before_script"][0] == "make setup-runtime"
+    assert gitlab["default"]["before_script"][0] == "make setup"
+
+
 # --- GitLab ------------------------------------------------------------------------------------
 
 
