@@ -6,11 +6,14 @@ tarball installs into a clean directory, where a playbook naming the roles by FQ
 from __future__ import annotations
 
 import ast
+import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -205,3 +208,56 @@ def test_the_installed_filters_apply_waivers_and_refuse_an_expired_one(
     result = _clean_run(installed, playbook, "-i", "localhost,")
     assert result.returncode != 0
     assert "expired on 2026-11-30" in result.stdout + result.stderr
+
+
+@pytest.mark.lab
+def test_a_lab_host_converges_from_the_installed_collection_with_roles_used_alone(
+    installed: Path, lab: Any, tmp_path: Path
+) -> None:
+    """A user's playbook outside the repository names two roles of the installed collection and nothing
+    else (no jamaa_context): the first computes the shared context itself (once), an environment's waiver
+    applies, drift is put back, and a second run changes nothing."""
+    host = "srv-01"
+    env = tmp_path / "environments" / "commune"
+    env.mkdir(parents=True)
+    (env / "waivers.yaml").write_text(
+        "waivers:\n  - control: HOST-BANNER-003\n    scope: {kind: host, value: srv-01}\n"
+        "    owner: DSI Région Marrakech-Safi\n"
+        "    reason: The remote login banner comes from the SSH gateway\n"
+        "    expires: 2027-03-31\n    ticket: DGCT-2\n"
+    )
+    (tmp_path / "playbooks").mkdir()
+    playbook = tmp_path / "playbooks" / "banners.yml"
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "Banners and core dumps from the installed collection",
+                    "hosts": host,
+                    "gather_facts": False,
+                    "vars": {"jamaa_environment": "commune"},
+                    "roles": ["jamaa.commune.banners", "jamaa.commune.core_dumps"],
+                }
+            ],
+            sort_keys=False,
+        )
+    )
+    drift = "echo drift >> /etc/motd; echo drift > /etc/issue.net"
+    assert lab.ssh(host, drift).returncode == 0
+    first = _clean_run(installed, playbook, "-i", str(lab.inventory))
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    assert first.stdout.count("included: jamaa_context for") == 1, first.stdout
+    assert re.search(rf"^{host}\s+:.*changed=[1-9]", first.stdout, re.M), first.stdout[-2000:]
+    assert "drift" not in lab.ssh(host, "cat /etc/motd").stdout  # HOST-BANNER-001 put back
+    assert lab.ssh(host, "cat /etc/issue.net").stdout == "drift\n"  # HOST-BANNER-003 waived: left alone
+    waivers = json.loads(lab.ssh(host, "cat /etc/jamaa/waivers.json").stdout)
+    assert list(waivers) == ["HOST-BANNER-003"], waivers
+    again = _clean_run(installed, playbook, "-i", str(lab.inventory))
+    assert again.returncode == 0 and re.search(rf"^{host}\s+:.*changed=0\s", again.stdout, re.M), (
+        again.stdout[-3000:]
+    )
+    # the waiver withdrawn: the control is enforced again
+    (env / "waivers.yaml").write_text("waivers: []\n")
+    last = _clean_run(installed, playbook, "-i", str(lab.inventory))
+    assert last.returncode == 0, last.stdout[-3000:]
+    assert "drift" not in lab.ssh(host, "cat /etc/issue.net").stdout
