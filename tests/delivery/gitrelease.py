@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -86,3 +87,31 @@ class Release:
                 GNUPGHOME=str(home),
                 **GIT_ENV,
             )
+
+
+class SourceRelease(Release):
+    """A release of THIS repository (its files as they are in the working tree: the real playbooks, roles,
+    collection, catalogue and environments) plus a generated inventory, e.g. the lab's."""
+
+    def __init__(self, root: Path, source: Path, inventory: Path, environment: str = "lab"):
+        self.root = root
+        root.mkdir()
+        run(["git", "init", "--quiet", "-b", "main"], cwd=root)
+        listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=source)
+        for name in sorted(set(filter(None, listed.split("\0")))):
+            src, dst = source / name, root / name
+            if not src.is_symlink() and not src.is_file():
+                continue  # deleted in the working tree, or a submodule
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if src.is_symlink():
+                dst.symlink_to(os.readlink(src))
+            else:
+                shutil.copy2(src, dst)
+        generated = root / "environments" / environment / "generated"
+        generated.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(inventory, generated / inventory.name)
+
+    def commit(self, release: str) -> None:
+        (self.root / "RELEASE").write_text(f"{release}\n")
+        run(["git", "add", "-A", "--force", "."], cwd=self.root)
+        run(["git", "commit", "--quiet", "-m", release], cwd=self.root, **GIT_ENV)
