@@ -45,6 +45,7 @@ def policy_evidence(
 ) -> PolicyEvidence:
     """Plan `stacks` of the program in `repo` offline (one worker process for all) and run the policy
     pack (settings and cloud waivers from `environments`, default the repository's) over each plan."""
+    from jamaa.clikit import progress
     from jamaa.plan.worker import plan_stacks
     from jamaa.policy.engine import evaluate, load_pack_config
     from jamaa.policy.pack import load_pack
@@ -57,24 +58,26 @@ def policy_evidence(
     config = load_pack_config(pack_config) if pack_config is not None else {}
     pack = load_pack(environments)
     scopes = CloudWaivers(repo, environments)
-    for outcome in plan_stacks(repo, stacks):
-        if outcome.plan is None:
-            evidence.errors.append(outcome.error or "; ".join(outcome.problems))
-            continue
-        report = evaluate(
-            outcome.plan.resources,
-            pack,
-            stack=outcome.stack,
-            project=outcome.plan.project,
-            config=config,
-            waivers=scopes.lookup(outcome.stack),
-        )
-        evidence.stacks.append(outcome.stack)
-        evidence.results.extend(report.results())
-        evidence.deviations.extend(
-            f"{outcome.stack}: {d['policy']} is {d['configured']} (default {d['default']})"
-            for d in report.deviations
-        )
+    with progress("policy check of the report's stacks", len(stacks)) as done:
+        for outcome in plan_stacks(repo, stacks):
+            done(outcome.stack)
+            if outcome.plan is None:
+                evidence.errors.append(outcome.error or "; ".join(outcome.problems))
+                continue
+            report = evaluate(
+                outcome.plan.resources,
+                pack,
+                stack=outcome.stack,
+                project=outcome.plan.project,
+                config=config,
+                waivers=scopes.lookup(outcome.stack),
+            )
+            evidence.stacks.append(outcome.stack)
+            evidence.results.extend(report.results())
+            evidence.deviations.extend(
+                f"{outcome.stack}: {d['policy']} is {d['configured']} (default {d['default']})"
+                for d in report.deviations
+            )
     return evidence
 
 
