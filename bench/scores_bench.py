@@ -28,12 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from jamaa.lab.generated import SSH_CONFIG  # noqa: E402
-from jamaa.lab.lab import lab_dir  # noqa: E402
-from jamaa.lab.state import LabState, load_state  # noqa: E402
+from jamaa.lab.generated import SSH_CONFIG
+from jamaa.lab.lab import lab_dir
+from jamaa.lab.state import LabState, load_state
+from jamaa.paths import REPO
 
 # Debian's lynis package: where each part lives on the controller → its place in a standalone tree
 LYNIS_PARTS = {
