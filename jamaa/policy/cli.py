@@ -1,4 +1,4 @@
-"""`jamaa policy check` and `jamaa policy list`."""
+"""`jamaa policy check`, `jamaa policy list` and `jamaa policy settings`."""
 
 from __future__ import annotations
 
@@ -173,3 +173,23 @@ def list_policies(
         )
         table.add_row(p.family, p.name, p.kind, p.severity, p.default_enforcement, controls)
     Console().print(table)
+
+
+@policy_app.command("settings")
+@fails_cleanly
+def settings_snapshot(
+    environments: Annotated[Path, typer.Option("--environments")] = ENVIRONMENTS_DIR,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="write the snapshot here (policies/settings.json to publish)"),
+    ] = None,
+) -> None:
+    """The national settings the policies take their defaults from, as the JSON snapshot a pack
+    published without the repository reads (`-o policies/settings.json`, then `pulumi policy publish`)."""
+    pack = load_pack(environments)
+    text = pack.settings.to_json()
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    Console(stderr=True).print(f"policy settings: {output} ({len(pack.settings.environments)} environments)")

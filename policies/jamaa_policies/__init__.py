@@ -61,17 +61,38 @@ def initial_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-def default_settings(repo_root: Path | None = None) -> Settings:
-    """Settings from the repository's environments/ (the pack lives in <repo>/policies)."""
-    from jamaa.paths import ENVIRONMENTS
+PACK_DIR = Path(__file__).resolve().parents[1]
+SETTINGS_SNAPSHOT = "settings.json"
+"""Written beside the pack by `jamaa policy settings -o policies/settings.json` before `pulumi policy
+publish`: a published pack runs without the repository, so without environments/."""
 
-    return Settings.from_environments(repo_root / "environments" if repo_root else ENVIRONMENTS)
+
+def default_settings(repo_root: Path | None = None, pack_dir: Path = PACK_DIR) -> Settings:
+    """Settings from the repository's environments/ when the pack sits in a checkout (<repo>/policies);
+    from the pack's own settings snapshot when it was published without one; else a one-line error."""
+    if repo_root is not None:
+        return Settings.from_environments(repo_root / "environments")
+    environments = pack_dir.parent / "environments"
+    if environments.is_dir():
+        return Settings.from_environments(environments)
+    snapshot = pack_dir / SETTINGS_SNAPSHOT
+    if snapshot.is_file():
+        try:
+            return Settings.from_json(snapshot)
+        except ValueError as exc:  # the pack's server has no other way to tell the operator
+            raise SystemExit(str(exc)) from None
+    raise SystemExit(
+        f"{pack_dir}: no environments/ beside the pack and no {SETTINGS_SNAPSHOT}: write it with "
+        f"`jamaa policy settings -o {pack_dir / SETTINGS_SNAPSHOT}` before publishing the pack"
+    )
 
 
 __all__ = [
     "FAMILIES",
     "PACK_DESCRIPTION",
+    "PACK_DIR",
     "PACK_NAME",
+    "SETTINGS_SNAPSHOT",
     "EnforcementLevel",
     "Policy",
     "PolicySpec",

@@ -7,7 +7,8 @@ Pulumi policy-pack config file, or `jamaa policy check --config FILE`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,30 @@ class Settings:
             ),
         )
 
+    def to_json(self) -> str:
+        """The settings as a JSON snapshot: what a pack published without the repository reads."""
+        return json.dumps(asdict(self), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, path: Path) -> Settings:
+        """A snapshot written by `jamaa policy settings`; refused in one line when it is not one."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not a readable settings snapshot ({exc})") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: a settings snapshot is a JSON object")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"{path}: {unknown[0]}: not a setting (rewrite it with `jamaa policy settings`)")
+        missing = [name for name in known if name not in data and _required(known[name])]
+        if missing:
+            raise ValueError(f"{path}: {missing[0]}: missing (rewrite it with `jamaa policy settings`)")
+        # JSON has no tuples: the dataclass's tuple fields come back as lists
+        values = {name: tuple(v) if isinstance(v, list) else v for name, v in data.items()}
+        return cls(**values)
+
     @property
     def environment_names(self) -> list[str]:
         """Every value the environment tag may take: the environments, and the organization's."""
@@ -123,6 +148,12 @@ class Settings:
     def aws_data_classes(self) -> list[str]:
         """Data classes that may live in AWS at all (everything but the sovereign-only ones)."""
         return sorted(c for c in self.retention_floor_days if c not in self.sovereign_only_classes)
+
+
+def _required(f: Any) -> bool:
+    from dataclasses import MISSING
+
+    return bool(f.default is MISSING and f.default_factory is MISSING)
 
 
 def _offline_accounts(envs: Any) -> tuple[str, ...]:
