@@ -61,7 +61,9 @@ def initial_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-PACK_DIR = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = Path(__file__).resolve().parent
+PACK_DIR = PACKAGE_DIR.parent
+"""The pack itself (PulumiPolicy.yaml, __main__.py and this package): what `pulumi policy publish` uploads."""
 SETTINGS_SNAPSHOT = "settings.json"
 """Written beside the pack by `jamaa policy settings -o policies/settings.json` before `pulumi policy
 publish`: a published pack runs without the repository, so without environments/."""
