@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 
 from jamaa.drill.lab import BUCKET, read_lab
 from jamaa.drill.results import DrillResults, drill_section, results_path
+from jamaa.results import Status
 
 pytestmark = pytest.mark.lab
 TABLE = "fault_citizen_requests"
@@ -253,6 +254,6 @@ def test_drill_records_rpo_and_rto_for_the_report(server: Server, seeded: dict[s
     TIMINGS["drill_rto_s"] = host.rto_s
     TIMINGS["drill_restored_bytes"] = float(host.restored_bytes or 0)
     section = drill_section("lab", REPO)
-    assert section is not None and section.status == "ok"
+    assert section is not None and section.status == Status.PASS
     assert any(row[0] == server.name and row[-1] == "identical" for row in section.rows)
     (OUT / "drill-results.json").write_text(results.model_dump_json(indent=2))
