@@ -8,7 +8,7 @@ Pulumi policy-pack config file, or `jamaa policy check --config FILE`).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,11 @@ class Settings:
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise ValueError(f"{path}: {unknown[0]}: not a setting (rewrite it with `jamaa policy settings`)")
-        missing = [name for name in known if name not in data and _required(known[name])]
+        missing = [
+            name
+            for name, f in known.items()
+            if f.default is MISSING and f.default_factory is MISSING and name not in data
+        ]
         if missing:
             raise ValueError(f"{path}: {missing[0]}: missing (rewrite it with `jamaa policy settings`)")
         # JSON has no tuples: the dataclass's tuple fields come back as lists
@@ -148,12 +152,6 @@ class Settings:
     def aws_data_classes(self) -> list[str]:
         """Data classes that may live in AWS at all (everything but the sovereign-only ones)."""
         return sorted(c for c in self.retention_floor_days if c not in self.sovereign_only_classes)
-
-
-def _required(f: Any) -> bool:
-    from dataclasses import MISSING
-
-    return bool(f.default is MISSING and f.default_factory is MISSING)
 
 
 def _offline_accounts(envs: Any) -> tuple[str, ...]:

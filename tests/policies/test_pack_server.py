@@ -7,19 +7,16 @@ printed on stdout); the test then plays the engine: GetAnalyzerInfo, Analyze, An
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
+from pack_server import served_pack
 from policy_cases import CASES
 from policy_kit import Res
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi.runtime.proto import analyzer_pb2
 
 from jamaa.policy import Pack, evaluate
 from jamaa.policy.pack import policies_module
@@ -30,27 +27,8 @@ MANDATORY = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
 
 @pytest.fixture(scope="module")
 def analyzer() -> Iterator[Any]:
-    process = subprocess.Popen(
-        [sys.executable, "__main__.py"],
-        cwd=POLICIES,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        if not line.isdigit():
-            _, err = process.communicate(timeout=5)
-            pytest.fail(f"the pack did not start: {line!r} {err}")
-        channel = grpc.insecure_channel(f"127.0.0.1:{line}")
-        grpc.channel_ready_future(channel).result(timeout=30)
-        yield analyzer_pb2_grpc.AnalyzerStub(channel)
-        channel.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with served_pack(POLICIES) as stub:
+        yield stub
 
 
 def struct(values: dict[str, Any]) -> struct_pb2.Struct:

@@ -9,16 +9,12 @@ CLI starts it (its directory as working directory, the port on stdout).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import grpc
 import pytest
 from google.protobuf import empty_pb2
-from pulumi.runtime.proto import analyzer_pb2_grpc
+from pack_server import served_pack, start_pack
 from typer.testing import CliRunner
 
 from jamaa.cli import app
@@ -31,17 +27,6 @@ def publish_copy(target: Path) -> Path:
     pack = target / "policies"
     shutil.copytree(POLICIES, pack, ignore=shutil.ignore_patterns("__pycache__", "settings.json"))
     return pack
-
-
-def start(pack: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "__main__.py"],
-        cwd=pack,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
 
 
 def test_the_settings_snapshot_holds_what_environments_give(tmp_path: Path) -> None:
@@ -59,20 +44,8 @@ def test_a_published_pack_serves_the_policies_from_its_snapshot(tmp_path: Path) 
     # a value environments/ does not hold: the served defaults can only come from the snapshot
     snapshot["allowed_regions"] = ["eu-west-3"]
     (pack / "settings.json").write_text(json.dumps(snapshot), encoding="utf-8")
-    process = start(pack)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        if not line.isdigit():
-            _, err = process.communicate(timeout=5)
-            pytest.fail(f"the published pack did not start: {line!r} {err}")
-        channel = grpc.insecure_channel(f"127.0.0.1:{line}")
-        grpc.channel_ready_future(channel).result(timeout=30)
-        info = analyzer_pb2_grpc.AnalyzerStub(channel).GetAnalyzerInfo(empty_pb2.Empty())
-        channel.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with served_pack(pack) as analyzer:
+        info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
     assert {p.name for p in info.policies} == set(load_pack().by_name())
     allowed = info.initialConfig["residency-allowed-region"].properties["allowed_regions"]
     assert list(allowed) == ["eu-west-3"]
@@ -80,7 +53,7 @@ def test_a_published_pack_serves_the_policies_from_its_snapshot(tmp_path: Path) 
 
 def test_a_published_pack_without_a_snapshot_refuses_to_start_in_one_line(tmp_path: Path) -> None:
     pack = publish_copy(tmp_path)
-    process = start(pack)
+    process = start_pack(pack)
     _, err = process.communicate(timeout=60)
     assert process.returncode != 0
     assert err.strip().splitlines()[-1] == (
