@@ -5,7 +5,7 @@
     jamaa drift --env prod --cloud --no-hosts    cloud: each of the env's stacks, previewed with refresh
     jamaa drift --env prod --preview FILE...     cloud, from recorded `pulumi preview --json` output
 
-Exit 0: nothing drifted; 1: drift, or a host unreachable or a check in error (never "no drift");
+Exit 0: nothing drifted; 1: drift, or a host unreachable or a check in error (never a pass);
 2: bad input (unknown environment, malformed preview JSON: one line naming file, field and reason).
 Results go to out/drift/ENV/{hosts,cloud}.json, which the evidence report's drift section reads.
 """
@@ -19,19 +19,19 @@ import typer
 from rich.console import Console
 
 from jamaa.clikit import fails_cleanly
-from jamaa.drift import section  # noqa: F401  registers the evidence report's drift section
 from jamaa.drift.model import DriftRun, results_path
 from jamaa.paths import REPO
+from jamaa.results import Status
 
 console = Console()
 
 
 def show(run: DriftRun) -> None:
     for target in run.targets:
-        colour = {"no drift": "green", "drift": "red"}.get(target.status, "yellow")
+        colour = {Status.PASS: "green", Status.FAIL: "red"}.get(target.status, "yellow")
         line = f"[{colour}]{target.status}[/] {run.kind} {target.target}"
         if target.controls():
-            line += ": " + ", ".join(target.controls())
+            line += " drifted: " + ", ".join(target.controls())
         if target.message:
             line += f" ({target.message})"
         console.print(line, highlight=False)

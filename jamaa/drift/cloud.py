@@ -21,6 +21,7 @@ from typing import Any
 from jamaa.drift.model import NO_CONTROL, DriftRun, Finding, TargetResult
 from jamaa.errors import ConfigError
 from jamaa.paths import REPO
+from jamaa.results import Status
 
 NO_CHANGE_OPS = frozenset({"same", "read", "refresh", "discard", "remove-pending-replace"})
 
@@ -121,8 +122,8 @@ def preview_result(document: dict[str, Any], stack: str, index: dict[str, list[s
     # --expect-no-changes reports the drift itself as an error; only other errors make the result unknown
     errors = [e for e in errors if "no changes were expected" not in e]
     if errors:
-        return TargetResult(target=stack, status="error", message=errors[0][:300], findings=findings)
-    return TargetResult(target=stack, status="drift" if findings else "no drift", findings=findings)
+        return TargetResult(target=stack, status=Status.ERROR, message=errors[0][:300], findings=findings)
+    return TargetResult(target=stack, status=Status.FAIL if findings else Status.PASS, findings=findings)
 
 
 def cloud_drift_from_files(environment: str, previews: list[Path]) -> DriftRun:

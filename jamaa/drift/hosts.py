@@ -5,7 +5,7 @@ A task that would change a host is drift of the control(s) it belongs to, found 
 loop item's own control (the detect-then-fix tasks loop over `control<TAB>…` lines or dicts with a
 `control`/`key`), the control blocks of a file diff (`# HOST-SSH-007` comments in the template), the
 control ids that open the task name (`HOST-SYSCTL-001..029 | …`). A host Ansible could not reach is
-`unreachable`; a host where a task failed is `error` (its drift is unknown).
+`cannot-evaluate` (with the reason); a host where a task failed is `error` (its drift is unknown).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from jamaa.drift.model import (
     DriftRun,
     Finding,
     TargetResult,
-    TargetStatus,
     control_ids,
 )
 from jamaa.errors import ConfigError, JamaaError
 from jamaa.paths import REPO
+from jamaa.results import Status
 
 SITE = REPO / "playbooks" / "site.yml"
 MAX_DIFF_LINES = 80
@@ -206,12 +206,12 @@ def parse_events(document: dict[str, Any], known: Iterable[str] = ()) -> list[Ta
     results = []
     for host in sorted(findings):
         counts = stats.get(host, {})
-        status: TargetStatus = "drift" if findings[host] else "no drift"
+        status = Status.FAIL if findings[host] else Status.PASS
         message = ""
         if counts.get("unreachable"):
-            status, message = "unreachable", problems.get(host, "unreachable")
+            status, message = Status.CANNOT_EVALUATE, problems.get(host, "unreachable")
         elif counts.get("failures"):
-            status, message = "error", problems.get(host, "a task failed")
+            status, message = Status.ERROR, problems.get(host, "a task failed")
         results.append(TargetResult(target=host, status=status, message=message, findings=findings[host]))
     return results
 

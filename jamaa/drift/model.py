@@ -1,9 +1,9 @@
 """Drift results: per target (a host or a stack), its status and what drifted, per control id.
 
 One file per run and kind, `out/drift/ENV/hosts.json` or `out/drift/ENV/cloud.json`, read back by the
-evidence report's drift section. A target is `drift` (something differs from the code), `no drift`,
-`unreachable` (a host the check could not reach: never counted as no drift) or `error` (the check
-could not finish there).
+evidence report's drift section. A target's status is jamaa.results' `fail` (something differs from the
+code), `pass` (nothing does), `cannot-evaluate` (a host the check could not reach: never counted as no
+drift) or `error` (the check could not finish there).
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from jamaa.errors import ConfigError
+from jamaa.results import Status
 
-TargetStatus = Literal["drift", "no drift", "unreachable", "error"]
+DRIFT_STATUSES: tuple[Status, ...] = (Status.PASS, Status.FAIL, Status.CANNOT_EVALUATE, Status.ERROR)
+"""What a drift check can say of a target (jamaa.results has the vocabulary)."""
 NO_CONTROL = "(no control id)"
 CONTROL_ID = re.compile(r"\b([A-Z]{3,5}-[A-Z]{2,8}-\d{3})\b")
 CONTROL_RANGE = re.compile(r"\b([A-Z]{3,5}-[A-Z]{2,8}-)(\d{3})\.\.(\d{3})\b")
@@ -35,7 +37,7 @@ class Finding(BaseModel):
 
 class TargetResult(BaseModel):
     target: str
-    status: TargetStatus
+    status: Status
     message: str = ""
     findings: list[Finding] = Field(default_factory=list)
 
@@ -52,7 +54,7 @@ class DriftRun(BaseModel):
     targets: list[TargetResult] = Field(default_factory=list)
 
     def drifted(self) -> bool:
-        return any(t.status != "no drift" for t in self.targets)
+        return any(t.status is not Status.PASS for t in self.targets)
 
     def exit_code(self) -> int:
         """0: every target checked and nothing drifted; 1: drift, or a target unreachable or in error."""

@@ -29,8 +29,8 @@ def drift_section(environment: str, repo: Path) -> SectionTable | None:
         return section
     section.intro = "; ".join(
         f"{run.kind}: last run {run.ran_at} ({len(run.targets)} checked, "
-        f"{sum(t.status == 'drift' for t in run.targets)} drifted, "
-        f"{sum(t.status in ('unreachable', 'error') for t in run.targets)} not checked)"
+        f"{sum(t.status is Status.FAIL for t in run.targets)} drifted, "
+        f"{sum(t.status in (Status.CANNOT_EVALUATE, Status.ERROR) for t in run.targets)} not checked)"
         for run in runs
     )
     for run in runs:
@@ -52,6 +52,6 @@ def drift_section(environment: str, repo: Path) -> SectionTable | None:
                         " / ".join(detail[:6]) + (" …" if len(detail) > 6 else ""),
                     ]
                 )
-    if any(t.status != "no drift" for run in runs for t in run.targets):
+    if any(t.status is not Status.PASS for run in runs for t in run.targets):
         section.status = Status.FAIL
     return section

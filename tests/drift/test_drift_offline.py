@@ -44,7 +44,7 @@ def test_a_clean_refreshed_preview_is_no_drift_exit_0(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     run = DriftRun.read(tmp_path / "cloud.json")
-    assert [(t.target, t.status, t.findings) for t in run.targets] == [("ma-07-prod", "no drift", [])]
+    assert [(t.target, t.status, t.findings) for t in run.targets] == [("ma-07-prod", Status.PASS, [])]
 
 
 def test_a_drifted_preview_names_each_resource_and_its_controls_exit_1(tmp_path: Path) -> None:
@@ -59,7 +59,9 @@ def test_a_drifted_preview_names_each_resource_and_its_controls_exit_1(tmp_path:
     )
     assert done.returncode == 1, done.stdout + done.stderr
     (target,) = DriftRun.read(tmp_path / "cloud.json").targets
-    assert target.status == "drift" and target.message == ""  # --expect-no-changes' own error is the drift
+    assert (
+        target.status == Status.FAIL and target.message == ""
+    )  # --expect-no-changes' own error is the drift
     by_control = {f.control: f for f in target.findings}
     assert set(by_control) == {"CLD-NET-001", "CLD-S3-005", "CLD-NET-004", NO_CONTROL}
     assert by_control["CLD-NET-001"].source.endswith("aws:ec2/securityGroup:SecurityGroup::ma-07-prod-app")
@@ -67,7 +69,8 @@ def test_a_drifted_preview_names_each_resource_and_its_controls_exit_1(tmp_path:
     assert by_control["CLD-S3-005"].detail == "update (versioningConfiguration.status: update)"
     assert by_control["CLD-NET-004"].detail == "create"
     assert by_control[NO_CONTROL].source.endswith("metricAlarm:MetricAlarm::ma-07-prod-budget-alarm")
-    assert "CLD-NET-001" in done.stdout and "drift" in done.stdout
+    drifted = "(no control id), CLD-NET-001, CLD-NET-004, CLD-S3-005"
+    assert f"fail cloud ma-07-prod drifted: {drifted}" in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -174,10 +177,10 @@ def test_an_unreachable_or_failed_host_is_never_no_drift() -> None:
         },
     }
     results = {r.target: r for r in parse_events(document, KNOWN)}
-    assert results["srv-01"].status == "drift" and results["srv-01"].controls() == ["HOST-PERM-011"]
-    assert results["srv-02"].status == "unreachable" and "No route" in results["srv-02"].message
-    assert results["srv-03"].status == "error" and "boom" in results["srv-03"].message
-    assert results["srv-04"].status == "no drift"
+    assert results["srv-01"].status == Status.FAIL and results["srv-01"].controls() == ["HOST-PERM-011"]
+    assert results["srv-02"].status == Status.CANNOT_EVALUATE and "No route" in results["srv-02"].message
+    assert results["srv-03"].status == Status.ERROR and "boom" in results["srv-03"].message
+    assert results["srv-04"].status == Status.PASS
 
 
 def test_a_real_check_run_against_a_host_that_does_not_answer_reports_it_unreachable(tmp_path: Path) -> None:
@@ -193,8 +196,8 @@ def test_a_real_check_run_against_a_host_that_does_not_answer_reports_it_unreach
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     (target,) = DriftRun.read(tmp_path / "out" / "hosts.json").targets
-    assert (target.target, target.status) == ("ghost", "unreachable"), target
-    assert "unreachable ghost" not in done.stdout or "no drift" not in done.stdout
+    assert (target.target, target.status) == ("ghost", Status.CANNOT_EVALUATE), target
+    assert "cannot-evaluate hosts ghost (unreachable" in done.stdout, done.stdout
 
 
 def test_the_report_section_shows_when_drift_ran_and_what_drifted(tmp_path: Path) -> None:
@@ -209,15 +212,21 @@ def test_the_report_section_shows_when_drift_ran_and_what_drifted(tmp_path: Path
     run.targets = [
         TargetResult(
             target="srv-01",
-            status="drift",
+            status=Status.FAIL,
             findings=[Finding(control="HOST-SSH-006", source="sshd settings up to date", detail="-a\n+b")],
         ),
-        TargetResult(target="srv-02", status="unreachable", message="unreachable: timeout"),
+        TargetResult(target="srv-02", status=Status.CANNOT_EVALUATE, message="unreachable: timeout"),
     ]
     run.write(tmp_path / "out" / "drift" / "prod" / "hosts.json")
     section = drift_section("prod", tmp_path)
     assert section is not None and section.status == Status.FAIL
     assert "hosts: last run 2026-12-03T08:00:00+00:00 (2 checked, 1 drifted, 1 not checked)" in section.intro
-    assert section.rows[0][:5] == ["2026-12-03T08:00:00+00:00", "hosts", "srv-01", "drift", "HOST-SSH-006"]
-    assert section.rows[1][2:4] == ["srv-02", "unreachable"]
+    assert section.rows[0][:5] == [
+        "2026-12-03T08:00:00+00:00",
+        "hosts",
+        "srv-01",
+        Status.FAIL,
+        "HOST-SSH-006",
+    ]
+    assert section.rows[1][2:4] == ["srv-02", Status.CANNOT_EVALUATE]
     assert json.loads((tmp_path / "out" / "drift" / "prod" / "hosts.json").read_text())["kind"] == "hosts"

@@ -25,6 +25,7 @@ import pytest
 
 from jamaa.drift.model import DriftRun
 from jamaa.recap import play_recap
+from jamaa.results import Status
 
 pytestmark = pytest.mark.lab
 
@@ -109,7 +110,7 @@ def test_container_drift_is_reported_per_control_then_restored(lab: Any) -> None
     code, found, output = drift(lab, host, None, "container-drifted")
     assert code == 1, output[-3000:]
     (target,) = found.targets
-    assert (target.target, target.status) == (host, "drift"), target
+    assert (target.target, target.status) == (host, Status.FAIL), target
     assert target.controls() == sorted(CONTAINER_DRIFT), output[-4000:]
     by_control = {f.control: f for f in target.findings}
     assert "-MaxAuthTries 6" in by_control["HOST-SSH-017"].detail
@@ -117,7 +118,7 @@ def test_container_drift_is_reported_per_control_then_restored(lab: Any) -> None
     assert "tcp dport 8080 accept" in by_control["HOST-FW-010"].detail
     converge(lab, host, CONTAINER_TAGS)
     code, after, output = drift(lab, host, CONTAINER_TAGS, "container-restored")
-    assert code == 0 and after.targets[0].status == "no drift", output[-3000:]
+    assert code == 0 and after.targets[0].status == Status.PASS, output[-3000:]
     assert lab.ssh(host, "dpkg -s telnet").returncode != 0, "telnet still installed"
 
 
@@ -137,4 +138,4 @@ def test_vm_drift_is_reported_per_control_then_restored(lab: Any) -> None:
     converge(lab, host, VM_TAGS)
     assert "hfs" not in lab.ssh(host, "cut -d' ' -f1 /proc/modules").stdout.split()
     code, after, output = drift(lab, host, VM_TAGS, "vm-restored")
-    assert code == 0 and after.targets[0].status == "no drift", output[-3000:]
+    assert code == 0 and after.targets[0].status == Status.PASS, output[-3000:]
