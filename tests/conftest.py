@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from jamaa.paths import REPO
+
 if TYPE_CHECKING:
     from jamaa.lab.lab import LabHandle
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,9 +14,9 @@ from typer.testing import CliRunner
 from jamaa.audit.checks import CONTROLS, endpoint_client
 from jamaa.cli import app
 from jamaa.controls import load_catalogue
+from jamaa.paths import REPO
 from jamaa.results import Status
 
-REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-south-2"
 GOOD, BAD = "111111111111", "222222222222"
 # prod's retention per cloud data class (environments/prod/environment.yaml, never below the floors)

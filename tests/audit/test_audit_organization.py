@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -25,9 +24,9 @@ from jamaa.cli import app
 from jamaa.config import Environments, load_environments
 from jamaa.controls import load_catalogue
 from jamaa.landingzone import DELEGATED, guardrails
+from jamaa.paths import REPO
 from jamaa.results import Status
 
-REPO = Path(__file__).resolve().parents[2]
 HOME = "eu-south-2"
 MANAGEMENT = "123456789012"  # moto's default account: the management account here
 

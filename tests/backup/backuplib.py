@@ -7,10 +7,10 @@ import shlex
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from jamaa.paths import REPO
+
 OUT = REPO / "out" / "backup"
 TIMINGS: dict[str, float] = {}
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from jamaa.paths import REPO
 
 
 def test_sample_records_are_refused_on_a_host_that_is_not_a_lab_host(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from jamaa.controls import load_catalogue
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "backup"
 CONTROL = re.compile(r"^(HOST-BKP-\d{3}) \| ")
 

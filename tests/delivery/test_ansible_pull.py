@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from gitrelease import Release, export_key, new_key, stop_agents
 
-REPO = Path(__file__).resolve().parents[2]
+from jamaa.paths import REPO
+
 SCRIPT = REPO / "roles/ansible_pull/files/jamaa-pull"
 
 pytestmark = pytest.mark.skipif(shutil.which("gpg") is None, reason="gpg is not installed")

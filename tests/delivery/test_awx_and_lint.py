@@ -10,8 +10,8 @@ from pathlib import Path
 import yaml
 
 from jamaa.config import load_environments
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 MINE = ["roles/ansible_pull", "playbooks/pull.yml", "playbooks/awx/configure.yml"]
 
 

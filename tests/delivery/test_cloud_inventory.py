@@ -17,8 +17,8 @@ from jamaa.cli import app
 from jamaa.errors import ConfigError
 from jamaa.inventory.ec2 import hosts_from_reservations
 from jamaa.inventory.render import host_vars, script_json
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 POOL = "ma-06-prod-shared-server"  # the Name tag all the pool's instances carry
 ANFA = "ma-06-prod-server-c1410101"
 runner = CliRunner()

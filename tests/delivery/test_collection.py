@@ -20,8 +20,8 @@ import yaml
 
 import jamaa.scope
 import jamaa.waiver_rules
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "tasks" / "main.yml").is_file())
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from jamaa.paths import REPO
 
 
 def dump(*args: str) -> Any:

@@ -30,8 +30,8 @@ from jamaa.delivery.pipelines import (
     drift,
     render_all,
 )
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 ORGANIZATION = ["org", "log-archive", "security"]  # the organization's stacks, deployed first

@@ -23,7 +23,8 @@ import pytest
 import yaml
 from gitrelease import Release, SourceRelease, export_key, new_key, run, stop_agents
 
-REPO = Path(__file__).resolve().parents[2]
+from jamaa.paths import REPO
+
 HOST = "srv-02"
 WHEELHOUSE_PORT = 9380  # on the lab bridge's address (the S3 endpoint has 9000)
 VENV = "/opt/jamaa-pull/venv"

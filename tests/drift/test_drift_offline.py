@@ -17,9 +17,9 @@ from jamaa.controls import load_catalogue
 from jamaa.drift.hosts import findings_of, parse_events
 from jamaa.drift.model import NO_CONTROL, DriftRun, Finding, TargetResult, control_ids
 from jamaa.drift.section import drift_section
+from jamaa.paths import REPO
 from jamaa.results import Status
 
-REPO = Path(__file__).resolve().parents[2]
 PREVIEWS = Path(__file__).parent / "previews"
 BIN = Path(sys.executable).parent
 KNOWN = load_catalogue(REPO / "policies" / "controls").controls

@@ -24,12 +24,12 @@ from typing import Any
 import pytest
 
 from jamaa.drift.model import DriftRun
+from jamaa.paths import REPO
 from jamaa.recap import play_recap
 from jamaa.results import Status
 
 pytestmark = pytest.mark.lab
 
-REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 OUT = REPO / "out" / "drift-test"
 

@@ -19,8 +19,8 @@ from jamaa.lab.image import ImageBuilder, _digest
 from jamaa.lab.profile import HostSpec, load_named_profile
 from jamaa.lab.state import HostRecord, LabState
 from jamaa.lab.system import LabError
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = REPO / "environments"
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from jamaa.lab.lab import Lab, LabHandle
+from jamaa.paths import REPO
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_host_answers_ssh_with_its_own_name(lab: LabHandle) -> None:

@@ -12,8 +12,8 @@ import yaml
 
 from jamaa.errors import ConfigError
 from jamaa.lab.profile import load_named_profile, load_profile, profile_path
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = REPO / "environments"
 CATALOGUE = ENVIRONMENTS / "catalog" / "communes.csv"
 

@@ -17,9 +17,9 @@ from jamaa.lab.lab import Lab, LabHandle, lab_dir, leftovers
 from jamaa.lab.network import host_netns
 from jamaa.lab.state import load_state
 from jamaa.lab.system import NETNS_DIR, OWNER_ENV, is_alive, netns_prefix, start_time
+from jamaa.paths import REPO
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_down_leaves_nothing_behind(lab: LabHandle) -> None:

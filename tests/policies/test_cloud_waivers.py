@@ -13,10 +13,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from jamaa.paths import REPO
 from jamaa.policy.cli import policy_app
 from jamaa.results import Status
 
-REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 PROGRAM = """

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from jamaa.paths import REPO
 from jamaa.plan import known_stacks
 from jamaa.policy.cli import policy_app
 from jamaa.results import Status
 
 PROGRAMS = Path(__file__).parent / "programs"
-REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 BROKEN = {

@@ -14,14 +14,13 @@ from typer.testing import CliRunner
 
 from jamaa.cli import app
 from jamaa.controls import load_catalogue
+from jamaa.paths import REPO
 from jamaa.report.cli import make_report
 from jamaa.report.model import Source, build_report
 from jamaa.report.render import render_html, write_report
 from jamaa.results import Result, Status
 from jamaa.verify.results import CheckResult, Reference, RunResults
 from jamaa.waivers import load_waivers
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _control(cid: str, severity: str, layer: str = "host", kernel: bool = False) -> dict[str, object]:

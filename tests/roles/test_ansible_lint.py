@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from jamaa.paths import REPO
+
 BIN = Path(sys.executable).parent
 
 

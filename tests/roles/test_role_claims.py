@@ -16,8 +16,8 @@ import pytest
 
 from jamaa.controls import load_catalogue
 from jamaa.links import role_links
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 ROLES = REPO / "roles"
 ID = re.compile(r"\b(?:HOST|CLD)-[A-Z0-9]+-\d{3}\b")
 AREA = re.compile(r"\b((?:HOST|CLD)-[A-Z0-9]+)-\*")

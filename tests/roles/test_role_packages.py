@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from jamaa.paths import REPO
+
 INSTALLING = {"present", "latest", None}
 
 

@@ -14,8 +14,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from jamaa.controls import load_catalogue
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CATALOGUE = REPO / "policies" / "controls"
 TODAY = "2026-11-25"

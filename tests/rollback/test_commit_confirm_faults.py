@@ -26,11 +26,11 @@ from typing import Any
 
 import pytest
 
+from jamaa.paths import REPO
 from jamaa.recap import play_recap
 
 pytestmark = pytest.mark.lab
 
-REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 OUT = REPO / "out" / "rollback"
 TIMINGS: dict[str, float] = {}

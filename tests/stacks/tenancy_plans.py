@@ -7,10 +7,10 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from jamaa.paths import REPO as ROOT
 from jamaa.plan import Plan, PlanError, run_program
 from jamaa.plan.runner import OFFLINE_ACCOUNT_ID
 
-ROOT = Path(__file__).resolve().parents[2]
 REGIONS = [f"ma-{n:02d}" for n in range(1, 13)]
 STACKS = [f"{r}-{env}" for env in ("prod", "staging") for r in REGIONS] + ["lab"]
 

@@ -13,9 +13,9 @@ from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from jamaa.cli import app
+from jamaa.paths import REPO as ROOT
 from jamaa.state import StateError, bootstrap
 
-ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-south-2"
 
 

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from jamaa.cli import app
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 ENV = str(REPO / "environments")
 runner = CliRunner()
 

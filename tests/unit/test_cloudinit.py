@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from jamaa.cli import app
 from jamaa.cloudinit import HEADER, mounts, render_user_data, schema_problems
 from jamaa.config import CIS_MOUNTS, Environments, load_environments
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 Edit = Callable[[str, Callable[[dict], None]], Path]
 
 

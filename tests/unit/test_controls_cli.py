@@ -19,13 +19,13 @@ from jamaa.audit.checks import Finding
 from jamaa.audit.cli import render_json
 from jamaa.cli import app
 from jamaa.controls import load_catalogue
+from jamaa.paths import REPO
 from jamaa.report.model import Source, build_report
 from jamaa.report.render import write_report
 from jamaa.results import Result
 from jamaa.verify.results import CheckResult, RunResults, Status
 from jamaa.waivers import Waivers
 
-REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 

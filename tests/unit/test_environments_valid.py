@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from ipaddress import IPv4Network
-from pathlib import Path
 
 from jamaa.config import REGION_CODES, load_environments
-
-REPO = Path(__file__).resolve().parents[2]
+from jamaa.paths import REPO
 
 
 def test_the_shipped_environments_load() -> None:

@@ -3,11 +3,10 @@ versions constraints.txt resolves, and its argument spec documents the same defa
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from jamaa.paths import REPO
+
 ROLE = REPO / "roles" / "ansible_pull"
 
 

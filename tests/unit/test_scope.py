@@ -3,16 +3,13 @@ controls do not apply to it and why; the same module the filters, jamaa_context 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jamaa import scope
 from jamaa.controls import load_catalogue
-
-REPO = Path(__file__).resolve().parents[2]
+from jamaa.paths import REPO
 
 communes_st = st.lists(st.sampled_from(["c0410101", "c0410103", "c0410109"]), max_size=3, unique=True)
 scope_st = st.sampled_from([None, "", "full", "kernel"])

@@ -19,7 +19,8 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-REPO = Path(__file__).resolve().parents[2]
+from jamaa.paths import REPO
+
 ENVIRONMENTS = ("lab", "staging", "prod")
 # Every variable naming a controller path where a role writes a secret, with its role. A role task that
 # writes a secret elsewhere fails test_every_secret_writer_is_known until it is listed (and ignored).

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from jamaa.cli import app
 from jamaa.config import TenancyPlan, load_environments
 from jamaa.errors import ConfigError, JamaaError
+from jamaa.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 Edit = Callable[[str, Callable[[dict], None]], Path]
 
 

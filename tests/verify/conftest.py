@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
+from jamaa.paths import REPO
 
 MARKER = "/etc/sysctl.d/60-jamaa-network.conf"
 """Written by roles/sysctl_hardening, which site.yml applies in every scope (full and kernel)."""

@@ -19,11 +19,11 @@ import pytest
 
 from jamaa.baseline import NETWORK_SUITE
 from jamaa.controls import load_catalogue
+from jamaa.paths import REPO
 from jamaa.verify.results import RunResults, Status
 from jamaa.verify.runner import run_verify
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "out" / "verify"
 CONTAINER_BUDGET_S = 60.0
 
