@@ -2,7 +2,9 @@
 
 Every part that judges a control — the policy engine (offline plan or CrossGuard), `jamaa verify` (the
 baseline on hosts), `jamaa audit` (a live account), `jamaa drift`, `jamaa drill` — says what it found with
-one `Status`, and hands the report `Result` records. A new status is added here, once, with its labels.
+one `Status`, and hands the report `Result` records; the stages of `jamaa lab run` end with one too (a
+stage not run because a stage it needs did not pass: cannot-evaluate). A new status is added here,
+once, with its labels.
 
 - pass: the check ran and the control holds.
 - fail: the check ran and the control does not hold (a violation, a drift, a failed restore).

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jamaa.errors import JamaaError
+from jamaa.results import Status
 
 if TYPE_CHECKING:
     from jamaa.lab.chain import Context, Outcome
@@ -25,14 +26,14 @@ def backup_stage(ctx: Context) -> Outcome:
     try:
         seeded = seed_sample_data(ctx.environments, log=samples)
         if seeded.returncode != 0:
-            return Outcome("failed", f"playbooks/lab_sample_data.yml exited {seeded.returncode}", samples)
+            return Outcome(Status.FAIL, f"playbooks/lab_sample_data.yml exited {seeded.returncode}", samples)
         done = converge_backups(ctx.environments, log=log)
     except JamaaError as error:
-        return Outcome("failed", str(error).splitlines()[0], log if log.exists() else None)
+        return Outcome(Status.FAIL, str(error).splitlines()[0], log if log.exists() else None)
     if done.returncode != 0:
-        return Outcome("failed", f"playbooks/backup.yml exited {done.returncode}", log)
+        return Outcome(Status.FAIL, f"playbooks/backup.yml exited {done.returncode}", log)
     changed = ", ".join(f"{host}: {n} changed" for host, n in sorted(done.changed.items()))
-    return Outcome("passed", f"{done.seconds:.1f} s ({changed})", log)
+    return Outcome(Status.PASS, f"{done.seconds:.1f} s ({changed})", log)
 
 
 def drill_stage(ctx: Context) -> Outcome:
@@ -44,7 +45,7 @@ def drill_stage(ctx: Context) -> Outcome:
     try:
         results, path, output = run_drill("lab", ctx.environments, repo=ctx.repo)
     except JamaaError as error:
-        return Outcome("failed", str(error).splitlines()[0])
+        return Outcome(Status.FAIL, str(error).splitlines()[0])
     log.write_text(output + "\n" + results.model_dump_json(indent=2) + "\n")
     summary = results.summary()
     restored = sum(h.restored_bytes or 0 for h in results.hosts)
@@ -55,4 +56,4 @@ def drill_stage(ctx: Context) -> Outcome:
         f"{summary['passed']}/{summary['hosts']} hosts identical ({files} files, {tables} tables verified), "
         f"worst RPO {rpo}, worst RTO {rto}, {size(restored)} restored ({path.relative_to(ctx.repo)})"
     )
-    return Outcome("passed" if results.ok else "failed", detail, log)
+    return Outcome(Status.PASS if results.ok else Status.FAIL, detail, log)

@@ -1,7 +1,8 @@
 """`jamaa lab run` (`make lab`): the whole chain on the lab, every stage run for real.
 
 A stage is a name, what it runs, and which earlier stages it needs to have passed; a stage whose
-needed stage failed says so and does not run. The stages are the explicit list `STAGES`.
+needed stage did not pass says so and does not run (cannot-evaluate: outcomes speak jamaa.results).
+The stages are the explicit list `STAGES`.
 
 Each command stage's output goes to `out/lab/NN-STAGE.log`; the summary names it.
 """
@@ -15,9 +16,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-Status = Literal["passed", "failed", "skipped"]
+from jamaa.results import Status
+
 Note = Callable[[str], None]
 
 
@@ -58,8 +60,8 @@ class Stage:
             out.flush()
             code = subprocess.call(argv, cwd=ctx.repo, stdout=out, stderr=subprocess.STDOUT)
         if code == 0:
-            return Outcome("passed", log=log)
-        return Outcome("failed", f"exit {code}: {_last_line(log)}", log)
+            return Outcome(Status.PASS, log=log)
+        return Outcome(Status.FAIL, f"exit {code}: {_last_line(log)}", log)
 
 
 @dataclass(frozen=True)
@@ -81,10 +83,10 @@ def _lab_up(ctx: Context) -> Outcome:
     try:
         result = Lab(ctx.environments, note=ctx.note).up(ctx.profile)
     except JamaaError as error:
-        return Outcome("failed", str(error).splitlines()[0])
+        return Outcome(Status.FAIL, str(error).splitlines()[0])
     hosts = ", ".join(result.state.hosts)
     how = "already up" if result.already_up else f"up in {result.seconds:.1f} s"
-    return Outcome("passed", f"{how}: {hosts}")
+    return Outcome(Status.PASS, f"{how}: {hosts}")
 
 
 def _drill_stages() -> Any:
@@ -151,19 +153,19 @@ def run_chain(ctx: Context, stages: Sequence[Stage] | None = None) -> list[Stage
     status: dict[str, Status] = {}
     for index, stage in enumerate(stages if stages is not None else STAGES, start=1):
         started = time.monotonic()
-        blocked = [n for n in stage.needs if status.get(n) in ("failed", "skipped")]
+        blocked = [n for n in stage.needs if status.get(n) is not Status.PASS]
         if blocked:
-            outcome = Outcome("skipped", f"needs {', '.join(blocked)}, which did not pass")
+            outcome = Outcome(Status.CANNOT_EVALUATE, f"needs {', '.join(blocked)}, which did not pass")
         else:
             ctx.note(f"stage {stage.name}: {stage.description}")
             try:
                 outcome = stage.run(ctx, index)
             except Exception as error:  # a stage's crash is that stage's failure, not the chain's
-                outcome = Outcome("failed", f"{type(error).__name__}: {error}")
+                outcome = Outcome(Status.ERROR, f"{type(error).__name__}: {error}")
         status[stage.name] = outcome.status
         results.append(StageResult(stage, outcome, time.monotonic() - started))
     return results
 
 
 def chain_passed(results: Sequence[StageResult]) -> bool:
-    return not any(r.outcome.status in ("failed", "skipped") for r in results)
+    return all(r.outcome.status is Status.PASS for r in results)

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from jamaa.clikit import FormatOption, OutputFormat, OutputOption, emit, fails_cleanly
 from jamaa.lab.profile import DEFAULT_PROFILE
+from jamaa.results import Status
 
 lab_app = typer.Typer(
     name="lab",
@@ -256,19 +257,19 @@ def _run(profile_name: str, environments: Path) -> None:
     table = Table(title=f"jamaa lab run (profile {profile_name}): {time.monotonic() - started:.0f} s")
     for column in ("stage", "result", "time", "detail", "log"):
         table.add_column(column)
-    colours = {"passed": "green", "failed": "red", "skipped": "yellow"}
+    colours = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "red"}
     for result in results:
         outcome = result.outcome
         log = str(outcome.log.relative_to(repo)) if outcome.log else ""
         table.add_row(
             result.stage.name,
-            f"[{colours[outcome.status]}]{outcome.status}[/]",
+            f"[{colours.get(outcome.status, 'yellow')}]{outcome.status}[/]",
             f"{result.seconds:.1f} s",
             outcome.detail,
             log,
         )
     console.print(table)
-    if any(r.stage.name == "lab-up" and r.outcome.status == "passed" for r in results):
+    if any(r.stage.name == "lab-up" and r.outcome.status is Status.PASS for r in results):
         console.print(
             "The lab stays up: `jamaa lab status`, `jamaa lab ssh srv-01`; "
             "take it down with `jamaa lab down`."

@@ -20,6 +20,7 @@ from jamaa.lab.profile import HostSpec, load_named_profile
 from jamaa.lab.state import HostRecord, LabState
 from jamaa.lab.system import LabError
 from jamaa.paths import REPO
+from jamaa.results import Status
 
 ENVIRONMENTS = REPO / "environments"
 
@@ -114,14 +115,14 @@ def test_chain_runs_every_stage_and_never_pretends(tmp_path: Path) -> None:
         Stage("first", "ok", argv=("{python}", "-c", "print('hello')")),
         Stage("broken", "fails", argv=("{python}", "-c", "raise SystemExit(3)")),
         Stage("after", "needs broken", argv=("true",), needs=("broken",)),
-        Stage("inproc", "a function", action=lambda ctx: Outcome("passed", "fine")),
+        Stage("inproc", "a function", action=lambda ctx: Outcome(Status.PASS, "fine")),
     ]
     results = {r.stage.name: r.outcome for r in run_chain(_ctx(tmp_path), stages)}
-    assert results["first"].status == "passed"
+    assert results["first"].status is Status.PASS
     assert results["first"].log is not None and "hello" in results["first"].log.read_text()
-    assert results["broken"].status == "failed" and results["broken"].detail.startswith("exit 3")
-    assert results["after"] == Outcome("skipped", "needs broken, which did not pass")
-    assert results["inproc"] == Outcome("passed", "fine")
+    assert results["broken"].status is Status.FAIL and results["broken"].detail.startswith("exit 3")
+    assert results["after"] == Outcome(Status.CANNOT_EVALUATE, "needs broken, which did not pass")
+    assert results["inproc"] == Outcome(Status.PASS, "fine")
     assert not chain_passed(run_chain(_ctx(tmp_path), stages))
     assert chain_passed(run_chain(_ctx(tmp_path), [stages[0], stages[3]]))
 
@@ -131,7 +132,7 @@ def test_chain_stage_crash_is_that_stage_failing(tmp_path: Path) -> None:
         raise RuntimeError("boom")
 
     (result,) = run_chain(_ctx(tmp_path), [Stage("crash", "raises", action=crash)])
-    assert result.outcome == Outcome("failed", "RuntimeError: boom")
+    assert result.outcome == Outcome(Status.ERROR, "RuntimeError: boom")
 
 
 def test_default_chain_order_and_what_it_runs() -> None:
