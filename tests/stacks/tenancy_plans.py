@@ -7,6 +7,8 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import pulumi
+
 from jamaa.paths import REPO as ROOT
 from jamaa.plan import Plan, PlanError, run_program
 from jamaa.plan.runner import OFFLINE_ACCOUNT_ID
@@ -20,6 +22,7 @@ STACKS = [f"{r}-{env}" for env in ("prod", "staging") for r in REGIONS] + ["lab"
 # the tenancy uses are imported once here, outside the strict filter. Constructing a deprecated
 # resource warns again in its constructor, and that stays an error (see test_plan_runner.py).
 SDK_MODULES = [
+    "accessanalyzer",
     "acm",
     "autoscaling",
     "backup",
@@ -33,7 +36,9 @@ SDK_MODULES = [
     "iam",
     "kms",
     "lb",
+    "organizations",
     "rds",
+    "route53",
     "s3",
     "securityhub",
     "sns",
@@ -43,6 +48,14 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     for _module in SDK_MODULES:
         hasattr(importlib.import_module(f"pulumi_aws.{_module}"), "Jamaa")  # lazy: an attribute loads it
+
+
+def token(resource: type) -> str:
+    """The type token a pulumi-aws class declares (`aws:kms/key:Key` for `aws.kms.Key`): the tests name a
+    resource type by the SDK's class, never by a copy of its token."""
+    found = pulumi.get_type_token(resource)
+    assert found, f"{resource.__qualname__} declares no type token"
+    return found
 
 
 def plan_strictly(stack: str, config: dict[str, str] | None = None, program: Path = ROOT) -> Plan:

@@ -6,15 +6,16 @@ import json
 import re
 from collections.abc import Callable
 
+import pulumi_aws as aws
 import pytest
-from tenancy_plans import STACKS
+from tenancy_plans import STACKS, token
 
 from jamaa.plan import UNKNOWN, Plan, PlannedResource
 
 PlanOf = Callable[[str], Plan]
-PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
-SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
-NOTIFICATIONS = "aws:backup/vaultNotifications:VaultNotifications"
+PLAN = token(aws.backup.RestoreTestingPlan)
+SELECTION = token(aws.backup.RestoreTestingSelection)
+NOTIFICATIONS = token(aws.backup.VaultNotifications)
 
 
 def prefix(stack: str) -> str:
@@ -40,7 +41,7 @@ def test_weekly_restore_test_of_the_regions_rds_and_ebs(plan_of: PlanOf, stack: 
     selections = {r.inputs["protectedResourceType"]: r for r in plan.of_type(SELECTION)}
     assert set(selections) == {"RDS", "EBS"}
     region = "MA-07" if stack == "lab" else stack[:5].upper()
-    subnet_groups = {r.inputs["name"] for r in plan.of_type("aws:rds/subnetGroup:SubnetGroup")}
+    subnet_groups = {r.inputs["name"] for r in plan.of_type(token(aws.rds.SubnetGroup))}
     for kind, chosen in selections.items():
         assert chosen.inputs["restoreTestingPlanName"] == testing.inputs["name"]
         assert chosen.inputs["iamRoleArn"].endswith(f":role/{prefix(stack)}-backup")
@@ -62,9 +63,9 @@ def test_vault_events_go_to_an_encrypted_topic_backup_may_publish_to(plan_of: Pl
     assert notify.inputs["backupVaultName"] == f"{prefix(stack)}-vault"
     events = set(notify.inputs["backupVaultEvents"])
     assert {"BACKUP_JOB_FAILED", "COPY_JOB_FAILED", "RESTORE_JOB_FAILED", "RESTORE_JOB_COMPLETED"} <= events
-    topic = named(plan, "aws:sns/topic:Topic", f"{prefix(stack)}-backup-events")
+    topic = named(plan, token(aws.sns.Topic), f"{prefix(stack)}-backup-events")
     assert topic.inputs.get("kmsMasterKeyId") not in (None, "", "alias/aws/sns")  # AWS Backup cannot use it
-    keys = {r.name: r for r in plan.of_type("aws:kms/key:Key")}
+    keys = {r.name: r for r in plan.of_type(token(aws.kms.Key))}
     tenancy_key = keys[f"{prefix(stack)}-kms"]
     policy = tenancy_key.inputs["policy"]
     assert policy != UNKNOWN

@@ -17,8 +17,9 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
+import pulumi_aws as aws
 import pytest
-from tenancy_plans import STACKS
+from tenancy_plans import STACKS, token
 
 from jamaa.config import Environments
 from jamaa.plan import Plan, PlannedResource
@@ -29,15 +30,15 @@ ORG_STACKS = ["org", "log-archive", "security"]
 REGION_STACKS = [s for s in STACKS if s != "lab"]
 
 SINGLETONS = {
-    "aws:guardduty/detector:Detector",
-    "aws:cfg/recorder:Recorder",
-    "aws:cfg/deliveryChannel:DeliveryChannel",
-    "aws:securityhub/account:Account",
-    "aws:guardduty/organizationConfiguration:OrganizationConfiguration",
-    "aws:securityhub/organizationConfiguration:OrganizationConfiguration",
-    "aws:securityhub/findingAggregator:FindingAggregator",
+    token(aws.guardduty.Detector),
+    token(aws.cfg.Recorder),
+    token(aws.cfg.DeliveryChannel),
+    token(aws.securityhub.Account),
+    token(aws.guardduty.OrganizationConfiguration),
+    token(aws.securityhub.OrganizationConfiguration),
+    token(aws.securityhub.FindingAggregator),
 }
-PER_ACCOUNT = {"aws:organizations/organization:Organization"}
+PER_ACCOUNT = {token(aws.organizations.Organization)}
 TRAILS_PER_REGION = 5
 
 
@@ -112,9 +113,9 @@ def test_organization_services_are_not_declared_again_in_members(
         if account == security:
             continue
         assert resource.type not in (
-            "aws:guardduty/detector:Detector",
-            "aws:securityhub/account:Account",
-            "aws:securityhub/standardsSubscription:StandardsSubscription",
+            token(aws.guardduty.Detector),
+            token(aws.securityhub.Account),
+            token(aws.securityhub.StandardsSubscription),
         ), f"{stack}: {resource.name}"
 
 
@@ -125,7 +126,7 @@ def test_trails_within_the_per_region_limit(
     org_trails = 0
     trails: Counter[tuple[str, str]] = Counter()
     for _stack, account, region, resource in placed(estate):
-        if resource.type != "aws:cloudtrail/trail:Trail":
+        if resource.type != token(aws.cloudtrail.Trail):
             continue
         assert region is not None
         org_trails += bool(resource.inputs.get("isOrganizationTrail"))
@@ -148,33 +149,31 @@ def test_every_account_has_detection_in_every_allowed_region(
     security = estate["security"]
     auto_enabled = {
         security.region_of(r)
-        for r in security.of_type("aws:guardduty/organizationConfiguration:OrganizationConfiguration")
+        for r in security.of_type(token(aws.guardduty.OrganizationConfiguration))
         if r.inputs["autoEnableOrganizationMembers"] == "ALL"
     }
-    (aggregator,) = security.of_type("aws:securityhub/findingAggregator:FindingAggregator")
+    (aggregator,) = security.of_type(token(aws.securityhub.FindingAggregator))
     hub_regions = {security.region_of(aggregator), *aggregator.inputs["specifiedRegions"]}
-    (policy,) = security.of_type("aws:securityhub/configurationPolicy:ConfigurationPolicy")
+    (policy,) = security.of_type(token(aws.securityhub.ConfigurationPolicy))
     assert any(
         "cis-aws-foundations-benchmark" in arn
         for arn in policy.inputs["configurationPolicy"]["enabledStandardArns"]
     )
-    (association,) = security.of_type(
-        "aws:securityhub/configurationPolicyAssociation:ConfigurationPolicyAssociation"
-    )
+    (association,) = security.of_type(token(aws.securityhub.ConfigurationPolicyAssociation))
     assert association.inputs["targetId"] == estate["org"].outputs["root_id"]  # the whole organization
     recorders = {
         (account, region)
         for _stack, account, region, resource in placed(estate)
-        if resource.type == "aws:cfg/recorderStatus:RecorderStatus" and resource.inputs["isEnabled"] is True
+        if resource.type == token(aws.cfg.RecorderStatus) and resource.inputs["isEnabled"] is True
     }
     detectors = {
         (account, region)
         for _stack, account, region, resource in placed(estate)
-        if resource.type == "aws:guardduty/detector:Detector"
+        if resource.type == token(aws.guardduty.Detector)
     }
     members = {
         (str(r.inputs["accountId"]), security.region_of(r))
-        for r in security.of_type("aws:guardduty/member:Member")
+        for r in security.of_type(token(aws.guardduty.Member))
     }
     org = envs.organization
     assert org is not None
@@ -195,13 +194,13 @@ def test_what_cannot_be_recreated_is_protected(plan_of: PlanOf, stack: str) -> N
     refuses to delete them (protect=True); removing one is a deliberate, two-step human act."""
     plan = plan_of(stack)
     kinds = {
-        "aws:kms/key:Key",
-        "aws:backup/vault:Vault",
-        "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
-        "aws:rds/instance:Instance",
+        token(aws.kms.Key),
+        token(aws.backup.Vault),
+        token(aws.backup.VaultLockConfiguration),
+        token(aws.rds.Instance),
     }
     for resource in plan.resources:
-        locked_bucket = resource.type == "aws:s3/bucket:Bucket" and resource.inputs.get("objectLockEnabled")
+        locked_bucket = resource.type == token(aws.s3.Bucket) and resource.inputs.get("objectLockEnabled")
         if resource.type in kinds or locked_bucket:
             assert resource.protect, resource.name
 
@@ -211,12 +210,10 @@ def test_every_account_delivers_config_to_the_log_archive(estate: dict[str, Plan
     log-archive, management) delivers to the log-archive's locked bucket, which lets it in."""
     bucket = estate["log-archive"].outputs["logs_bucket"]
     for stack, plan in estate.items():
-        for channel in plan.of_type("aws:cfg/deliveryChannel:DeliveryChannel"):
+        for channel in plan.of_type(token(aws.cfg.DeliveryChannel)):
             assert channel.inputs["s3BucketName"] == bucket, (stack, channel.name)
     policy = next(
-        r
-        for r in estate["log-archive"].of_type("aws:s3/bucketPolicy:BucketPolicy")
-        if r.inputs["bucket"] == bucket
+        r for r in estate["log-archive"].of_type(token(aws.s3.BucketPolicy)) if r.inputs["bucket"] == bucket
     )
     statements = {s.get("Sid"): s for s in json.loads(policy.inputs["policy"])["Statement"]}
     write = statements["ConfigWrite"]

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from fnmatch import fnmatch
 from typing import Any
 
+import pulumi_aws as aws
 import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
-from tenancy_plans import ROOT, STACKS, account_of
+from tenancy_plans import ROOT, STACKS, account_of, token
 
 from jamaa.config import Environments
 from jamaa.plan import UNKNOWN, Plan, PlannedResource
@@ -86,7 +87,7 @@ def test_host_backups_bucket_is_locked_encrypted_private_and_logged(
     target = envs.stack(stack)
     settings = target.environment
     primary = envs.primary_region(env_name(stack))
-    buckets = [b for b in plan.of_type("aws:s3/bucket:Bucket") if b.name.endswith("-bucket-host-backups")]
+    buckets = [b for b in plan.of_type(token(aws.s3.Bucket)) if b.name.endswith("-bucket-host-backups")]
     assert len(buckets) == 1
     bucket = buckets[0]
     name = bucket.inputs["bucket"]
@@ -129,7 +130,7 @@ def test_host_backups_bucket_is_locked_encrypted_private_and_logged(
     logging = parts["BucketLogging"].inputs
     audit_access_logs = f"jamaa-{plan_prefix(stack)}-access-logs-{primary}"
     assert logging["targetBucket"] == audit_access_logs
-    assert any(b.inputs["bucket"] == audit_access_logs for b in plan.of_type("aws:s3/bucket:Bucket"))
+    assert any(b.inputs["bucket"] == audit_access_logs for b in plan.of_type(token(aws.s3.Bucket)))
     lifecycle = parts["BucketLifecycleConfiguration"].inputs["rules"][0]
     assert lifecycle["status"] == "Enabled"
     assert lifecycle["noncurrentVersionExpiration"]["noncurrentDays"] == lock["days"]
@@ -143,7 +144,7 @@ def test_host_backups_bucket_is_locked_encrypted_private_and_logged(
     assert never["Resource"] == [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"]
     servers_roles = never["Condition"]["ArnLike"]["aws:PrincipalArn"]
     assert servers_roles == f"arn:aws:iam::{account_of(plan_of, stack)}:role/{plan_prefix(stack)}-server-*"
-    roles = {r.inputs["name"] for r in plan.of_type("aws:iam/role:Role")}
+    roles = {r.inputs["name"] for r in plan.of_type(token(aws.iam.Role))}
     assert {r for r in roles if fnmatch(r, servers_roles.rsplit("/", 1)[1])} == {
         f"{plan_prefix(stack)}-server-{who}" for who in server_names(envs, stack)
     }  # every server role, and no other role of the stack
@@ -157,14 +158,14 @@ def test_each_server_role_reaches_only_its_own_prefix_and_never_removes_versions
     bucket = f"arn:aws:s3:::jamaa-{prefix}-host-backups-{envs.primary_region(env_name(stack))}"
     policies = {
         p.name.removeprefix(f"{prefix}-host-backups-access-"): p
-        for p in plan.of_type("aws:iam/policy:Policy")
+        for p in plan.of_type(token(aws.iam.Policy))
         if "-host-backups-access-" in p.name
     }
     servers = server_names(envs, stack)
     assert set(policies) == set(servers)
     attachments = {
         a.inputs["role"]: a
-        for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        for a in plan.of_type(token(aws.iam.RolePolicyAttachment))
         if a.name.endswith("-host-backups")
     }
     assert set(attachments) == {f"{prefix}-server-{who}" for who in servers}
@@ -204,18 +205,16 @@ def test_each_server_role_reaches_only_its_own_prefix_and_never_removes_versions
         if who != "shared":
             assert policy.inputs["tags"]["jamaa:commune"] == who
     # The servers' Name tags are the names the prefixes use (the inventory's host names).
-    pool = next(iter(plan.of_type("aws:autoscaling/group:Group")))
+    pool = next(iter(plan.of_type(token(aws.autoscaling.Group))))
     assert {t["key"]: t["value"] for t in pool.inputs["tags"]}["Name"] == servers["shared"]
     # The pool's instances (tags propagated by the group and the launch template) carry no jamaa:host:
     # the inventories name them <Name>-<instance id>.
     assert "jamaa:host" not in {t["key"] for t in pool.inputs["tags"]}
-    (template,) = [
-        t for t in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate") if t.name.endswith("lt-shared")
-    ]
+    (template,) = [t for t in plan.of_type(token(aws.ec2.LaunchTemplate)) if t.name.endswith("lt-shared")]
     for spec in template.inputs["tagSpecifications"]:
         assert spec["tags"]["Name"] == servers["shared"]
         assert "jamaa:host" not in spec["tags"]
-    for instance in plan.of_type("aws:ec2/instance:Instance"):
+    for instance in plan.of_type(token(aws.ec2.Instance)):
         name = servers[instance.inputs["tags"]["jamaa:commune"]]
         assert instance.inputs["tags"]["Name"] == name
         assert instance.inputs["tags"]["jamaa:host"] == name  # the dedicated server's inventory name
@@ -225,7 +224,7 @@ def granted_prefixes(plan: Plan, stack: str) -> dict[str, str]:
     """Server role → the object prefix its host-backups policy allows (`servers/<Name>/`)."""
     prefix = plan_prefix(stack)
     granted = {}
-    for policy in plan.of_type("aws:iam/policy:Policy"):
+    for policy in plan.of_type(token(aws.iam.Policy)):
         if "-host-backups-access-" not in policy.name:
             continue
         listing = next(s for s in document(policy)["Statement"] if s.get("Action") == "s3:ListBucket")

@@ -9,16 +9,17 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import pulumi_aws as aws
 import pytest
 import yaml
-from tenancy_plans import ROOT
+from tenancy_plans import ROOT, token
 
 from jamaa.config import Environments
 from jamaa.plan import Plan, PlanError, run_program
 
 PlanOf = Callable[[str], Plan]
-SCP = "aws:organizations/policy:Policy"
-ATTACHMENT = "aws:organizations/policyAttachment:PolicyAttachment"
+SCP = token(aws.organizations.Policy)
+ATTACHMENT = token(aws.organizations.PolicyAttachment)
 
 
 def test_org_vends_every_account_in_its_ou(plan_of: PlanOf, envs: Environments) -> None:
@@ -27,12 +28,12 @@ def test_org_vends_every_account_in_its_ou(plan_of: PlanOf, envs: Environments) 
     assert org is not None
     assert plan.warnings == []
     assert len(plan.resources) < 500
-    organization = plan.of_type("aws:organizations/organization:Organization")
+    organization = plan.of_type(token(aws.organizations.Organization))
     assert len(organization) == 1 and organization[0].inputs["featureSet"] == "ALL"
     assert organization[0].protect
-    ous = {r.name: r for r in plan.of_type("aws:organizations/organizationalUnit:OrganizationalUnit")}
+    ous = {r.name: r for r in plan.of_type(token(aws.organizations.OrganizationalUnit))}
     assert sorted(ous) == sorted(f"org-ou-{ou.path.replace('/', '-')}" for ou in org.organizational_units)
-    accounts = {r.inputs["name"]: r for r in plan.of_type("aws:organizations/account:Account")}
+    accounts = {r.inputs["name"]: r for r in plan.of_type(token(aws.organizations.Account))}
     assert sorted(accounts) == sorted(a.name for a in org.accounts)
     for account in org.accounts:
         vended = accounts[account.name]
@@ -75,8 +76,7 @@ def test_delegated_administrators_and_member_roles(plan_of: PlanOf, envs: Enviro
     org = envs.organization
     assert org is not None
     delegated = sorted(
-        r.inputs["servicePrincipal"]
-        for r in plan.of_type("aws:organizations/delegatedAdministrator:DelegatedAdministrator")
+        r.inputs["servicePrincipal"] for r in plan.of_type(token(aws.organizations.DelegatedAdministrator))
     )
     assert delegated == [
         "access-analyzer.amazonaws.com",
@@ -85,22 +85,17 @@ def test_delegated_administrators_and_member_roles(plan_of: PlanOf, envs: Enviro
         "config-multiaccountsetup.amazonaws.com",
         "config.amazonaws.com",
     ]
-    regions = sorted(
-        plan.region_of(r)
-        for r in plan.of_type("aws:guardduty/organizationAdminAccount:OrganizationAdminAccount")
-    )
+    regions = sorted(plan.region_of(r) for r in plan.of_type(token(aws.guardduty.OrganizationAdminAccount)))
     assert regions == sorted(envs.national.hosting.allowed_regions)
-    assert len(plan.of_type("aws:securityhub/organizationAdminAccount:OrganizationAdminAccount")) == 1
-    roles = [r for r in plan.of_type("aws:iam/role:Role") if r.inputs["name"] == org.roles.deployment]
+    assert len(plan.of_type(token(aws.securityhub.OrganizationAdminAccount))) == 1
+    roles = [r for r in plan.of_type(token(aws.iam.Role)) if r.inputs["name"] == org.roles.deployment]
     assert len(roles) == len(org.accounts) and all(r.protect for r in roles)
-    breakglass = [r for r in plan.of_type("aws:iam/role:Role") if r.inputs["name"] == org.roles.break_glass]
+    breakglass = [r for r in plan.of_type(token(aws.iam.Role)) if r.inputs["name"] == org.roles.break_glass]
     assert len(breakglass) == len(org.accounts) and all(r.protect for r in breakglass)
     # Each member's roles are created through its own provider, into that account.
     member_providers = {r.provider_urn for r in roles}
     assert len(member_providers) == len(org.accounts)
-    tags = sorted(
-        r.inputs["tagKey"] for r in plan.of_type("aws:costexplorer/costAllocationTag:CostAllocationTag")
-    )
+    tags = sorted(r.inputs["tagKey"] for r in plan.of_type(token(aws.costexplorer.CostAllocationTag)))
     assert tags == sorted({*envs.national.mandatory_tags, "jamaa:commune"})
 
 
@@ -116,14 +111,14 @@ def test_org_outputs_feed_the_other_stacks(plan_of: PlanOf, envs: Environments) 
 def test_log_archive_holds_the_organization_trail(plan_of: PlanOf) -> None:
     plan = plan_of("log-archive")
     assert plan.warnings == []
-    (trail,) = plan.of_type("aws:cloudtrail/trail:Trail")
+    (trail,) = plan.of_type(token(aws.cloudtrail.Trail))
     assert trail.inputs["isOrganizationTrail"] is True and trail.inputs["isMultiRegionTrail"] is True
     assert trail.inputs["enableLogFileValidation"] is True
     bucket = next(
-        b for b in plan.of_type("aws:s3/bucket:Bucket") if b.inputs["bucket"] == trail.inputs["s3BucketName"]
+        b for b in plan.of_type(token(aws.s3.Bucket)) if b.inputs["bucket"] == trail.inputs["s3BucketName"]
     )
     assert bucket.inputs["objectLockEnabled"] is True and bucket.protect
-    (key,) = plan.of_type("aws:kms/key:Key")
+    (key,) = plan.of_type(token(aws.kms.Key))
     assert key.protect and key.inputs["enableKeyRotation"] is True
     (provider,) = plan.of_type("pulumi:providers:aws")
     role_arn = json.loads(provider.inputs["assumeRoles"])[0]["roleArn"]
@@ -135,21 +130,19 @@ def test_log_archive_holds_the_organization_trail(plan_of: PlanOf) -> None:
 def test_security_is_the_organizations_detective_administrator(plan_of: PlanOf, envs: Environments) -> None:
     plan = plan_of("security")
     allowed = sorted(envs.national.hosting.allowed_regions)
-    gd = plan.of_type("aws:guardduty/organizationConfiguration:OrganizationConfiguration")
+    gd = plan.of_type(token(aws.guardduty.OrganizationConfiguration))
     assert sorted(plan.region_of(r) for r in gd) == allowed
     assert all(r.inputs["autoEnableOrganizationMembers"] == "ALL" for r in gd)
-    (central,) = plan.of_type("aws:securityhub/organizationConfiguration:OrganizationConfiguration")
+    (central,) = plan.of_type(token(aws.securityhub.OrganizationConfiguration))
     assert central.inputs["organizationConfiguration"]["configurationType"] == "CENTRAL"
-    (policy,) = plan.of_type("aws:securityhub/configurationPolicy:ConfigurationPolicy")
+    (policy,) = plan.of_type(token(aws.securityhub.ConfigurationPolicy))
     standards = policy.inputs["configurationPolicy"]["enabledStandardArns"]
     assert any("cis-aws-foundations-benchmark" in s for s in standards)
-    (association,) = plan.of_type(
-        "aws:securityhub/configurationPolicyAssociation:ConfigurationPolicyAssociation"
-    )
+    (association,) = plan.of_type(token(aws.securityhub.ConfigurationPolicyAssociation))
     assert association.inputs["targetId"] == "r-off0"  # the org stack's root, read through its outputs
-    (aggregator,) = plan.of_type("aws:cfg/configurationAggregator:ConfigurationAggregator")
+    (aggregator,) = plan.of_type(token(aws.cfg.ConfigurationAggregator))
     assert sorted(aggregator.inputs["organizationAggregationSource"]["regions"]) == allowed
-    analyzers = plan.of_type("aws:accessanalyzer/analyzer:Analyzer")
+    analyzers = plan.of_type(token(aws.accessanalyzer.Analyzer))
     assert sorted(plan.region_of(a) for a in analyzers) == allowed
     assert all(a.inputs["type"] == "ORGANIZATION" for a in analyzers)
 
@@ -179,7 +172,7 @@ def test_pipeline_role_trusts_ci_oidc_when_named(tmp_path: Path, plan_of: PlanOf
     """Without `roles.pipeline_oidc` only the management account's principals may assume the
     pipeline role; with it, CI's OIDC identity too, for the listed subjects only."""
     (default,) = [
-        r for r in plan_of("org").of_type("aws:iam/role:Role") if r.inputs["name"] == "jamaa-pipeline"
+        r for r in plan_of("org").of_type(token(aws.iam.Role)) if r.inputs["name"] == "jamaa-pipeline"
     ]
     assert [s["Principal"] for s in json.loads(default.inputs["assumeRolePolicy"])["Statement"]] == [
         {"AWS": "arn:aws:iam::000000000000:root"}
@@ -194,7 +187,7 @@ def test_pipeline_role_trusts_ci_oidc_when_named(tmp_path: Path, plan_of: PlanOf
     }
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     plan = run_program(ROOT, "org", {"jamaa:environments": str(envdir)})
-    (role,) = [r for r in plan.of_type("aws:iam/role:Role") if r.inputs["name"] == "jamaa-pipeline"]
+    (role,) = [r for r in plan.of_type(token(aws.iam.Role)) if r.inputs["name"] == "jamaa-pipeline"]
     oidc = json.loads(role.inputs["assumeRolePolicy"])["Statement"][1]
     assert oidc["Principal"] == {
         "Federated": "arn:aws:iam::000000000000:oidc-provider/token.actions.githubusercontent.com"

@@ -7,9 +7,10 @@ import shutil
 import textwrap
 from pathlib import Path
 
+import pulumi_aws as aws
 import pytest
 import yaml
-from tenancy_plans import ROOT, plan_strictly
+from tenancy_plans import ROOT, plan_strictly, token
 from typer.testing import CliRunner
 
 from jamaa.cli import app
@@ -51,17 +52,15 @@ KEY_AND_BUCKET = """
 def test_unknowns_are_marked_and_known_values_kept(tmp_path: Path) -> None:
     plan = plan_strictly("dev", {"region": "eu-south-2"}, program(tmp_path, "p", KEY_AND_BUCKET))
     assert plan.project == "p" and plan.stack == "dev"
-    sse = plan.of_type(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-    )[0]
+    sse = plan.of_type(token(aws.s3.BucketServerSideEncryptionConfiguration))[0]
     assert sse.inputs["bucket"] == "known-name"  # an output echoing a known input stays known
     assert sse.unknown_keys == {"rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId"}
     assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] == UNKNOWN
     assert sse.is_unknown("rules") and not sse.is_unknown("bucket")
-    key = plan.of_type("aws:kms/key:Key")[0]
+    key = plan.of_type(token(aws.kms.Key))[0]
     assert key.inputs == {"enableKeyRotation": True} and key.unknown_keys == set()
     assert plan.region_of(key) == "eu-south-2"
-    assert sse.property_dependencies["bucket"] == [plan.of_type("aws:s3/bucket:Bucket")[0].urn]
+    assert sse.property_dependencies["bucket"] == [plan.of_type(token(aws.s3.Bucket))[0].urn]
     assert all(r.parent_urn == "urn:pulumi:dev::p::pulumi:pulumi:Stack::p-dev" for r in plan.resources)
 
 
@@ -160,7 +159,7 @@ def test_cli_plan_stack_with_json(tmp_path: Path) -> None:
     assert "resources planned for lab" in result.output
     data = json.loads(out.read_text())
     assert data["stack"] == "lab" and data["resource_count"] == len(data["resources"]) > 100
-    vpc = next(r for r in data["resources"] if r["type"] == "aws:ec2/vpc:Vpc")
+    vpc = next(r for r in data["resources"] if r["type"] == token(aws.ec2.Vpc))
     assert vpc["inputs"]["cidrBlock"] == "10.71.0.0/16" and vpc["parent"].endswith(
         "TenancyNetwork::ma-07-lab-network"
     )
@@ -184,7 +183,7 @@ def test_cli_plans_any_program(tmp_path: Path) -> None:
     (other / "Pulumi.test.yaml").write_text("config:\n  other:region: eu-west-3\n")
     result = runner.invoke(app, ["plan", "test", "--program", str(other)])
     assert result.exit_code == 0, result.output
-    assert "aws:kms/key:Key" in result.output and "4 resources planned for test" in result.output
+    assert token(aws.kms.Key) in result.output and "4 resources planned for test" in result.output
 
 
 def test_adding_a_dedicated_commune_moves_no_existing_resource(tmp_path: Path) -> None:
@@ -254,7 +253,7 @@ def test_the_default_provider_takes_the_stack_configuration(
     )
     (implicit / "Pulumi.dr.yaml").write_text("config:\n  aws:region: eu-west-3\n")
     plan = run_program(implicit, "dev")
-    key = plan.of_type("aws:kms/key:Key")[0]
+    key = plan.of_type(token(aws.kms.Key))[0]
     provider = plan.provider_of(key)
     assert provider is not None and provider.urn.startswith(
         "urn:pulumi:dev::implicit::pulumi:providers:aws::default_7_"
@@ -262,11 +261,11 @@ def test_the_default_provider_takes_the_stack_configuration(
     assert plan.region_of(key) == "us-east-1"
     assert plan.effective_tags(key) == {"jamaa:environment": "prod"}
     dr = run_program(implicit, "dr")
-    assert dr.region_of(dr.of_type("aws:kms/key:Key")[0]) == "eu-west-3"
+    assert dr.region_of(dr.of_type(token(aws.kms.Key))[0]) == "eu-west-3"
     (implicit / "Pulumi.yaml").write_text("name: implicit\nruntime: python\n")
     monkeypatch.setenv("AWS_REGION", "eu-south-2")
     again = run_program(implicit, "dev")
-    assert again.region_of(again.of_type("aws:kms/key:Key")[0]) == "eu-south-2"
+    assert again.region_of(again.of_type(token(aws.kms.Key))[0]) == "eu-south-2"
 
 
 REAL_PROGRAM = """
@@ -308,13 +307,13 @@ def test_a_real_program_runs_as_under_the_cli(tmp_path: Path, monkeypatch: pytes
     )
     plan = run_program(real, "dev")
     assert not [w for w in plan.warnings if "no offline answer" in w], plan.warnings
-    instance = plan.of_type("aws:ec2/instance:Instance")[0]
+    instance = plan.of_type(token(aws.ec2.Instance))[0]
     assert instance.name == "web" and instance.inputs["ami"].startswith("ami-0")
     assert instance.inputs["availabilityZone"] == "eu-south-2a"
     assert instance.inputs["tags"]["region"] == "eu-south-2" and instance.inputs["tags"]["vpc"].startswith(
         "vpc-0"
     )
-    document = json.loads(plan.of_type("aws:iam/policy:Policy")[0].inputs["policy"])
+    document = json.loads(plan.of_type(token(aws.iam.Policy))[0].inputs["policy"])
     assert document["Statement"][0] == {
         "Effect": "Allow",
         "NotAction": "iam:DeleteAccountPasswordPolicy",

@@ -13,8 +13,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pulumi_aws as aws
 import pytest
-from tenancy_plans import ROOT, STACKS, account_of, plan_strictly
+from tenancy_plans import ROOT, STACKS, account_of, plan_strictly, token
 
 from jamaa import ipplan
 from jamaa.cloudinit import render_user_data
@@ -98,14 +99,14 @@ def test_residency_every_resource_in_an_allowed_region(
         r.type for r in plan.resources if r.type.startswith("aws:") and plan.region_of(r) == dr_region
     }
     assert dr_resources == {
-        "aws:kms/key:Key",
-        "aws:kms/alias:Alias",
-        "aws:backup/vault:Vault",
-        "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+        token(aws.kms.Key),
+        token(aws.kms.Alias),
+        token(aws.backup.Vault),
+        token(aws.backup.VaultLockConfiguration),
         # AWS Config records the account in every region it uses (one recorder per region)
-        "aws:cfg/recorder:Recorder",
-        "aws:cfg/deliveryChannel:DeliveryChannel",
-        "aws:cfg/recorderStatus:RecorderStatus",
+        token(aws.cfg.Recorder),
+        token(aws.cfg.DeliveryChannel),
+        token(aws.cfg.RecorderStatus),
     }
 
 
@@ -142,7 +143,7 @@ def test_mandatory_tags_everywhere(plan_of: PlanOf, envs: Environments, stack: s
         assert tags["jamaa:data-class"] in envs.national.data_classes
         checked += 1
     assert checked > 80
-    for server in plan.of_type("aws:ec2/instance:Instance"):
+    for server in plan.of_type(token(aws.ec2.Instance)):
         assert server.inputs["tags"]["jamaa:commune"] in {d.commune for d in target.region.dedicated_communes}
 
 
@@ -151,8 +152,8 @@ def test_network(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     target = envs.stack(stack)
     settings = target.environment
     cidr = envs.region_network(target.region.code)
-    assert one(plan, "aws:ec2/vpc:Vpc").inputs["cidrBlock"] == str(cidr)
-    subnets = plan.of_type("aws:ec2/subnet:Subnet")
+    assert one(plan, token(aws.ec2.Vpc)).inputs["cidrBlock"] == str(cidr)
+    subnets = plan.of_type(token(aws.ec2.Subnet))
     tiers: dict[str, list[PlannedResource]] = {}
     for subnet in subnets:
         tiers.setdefault(subnet.inputs["tags"]["jamaa:tier"], []).append(subnet)
@@ -165,17 +166,17 @@ def test_network(plan_of: PlanOf, envs: Environments, stack: str) -> None:
         assert settings.availability_zones == 3
     for commune in target.region.dedicated_communes:
         slice_ = envs.dedicated_network(commune.commune)
-        assert one(plan, "aws:ec2/subnet:Subnet", f"dedicated-{commune.commune}").inputs["cidrBlock"] == str(
+        assert one(plan, token(aws.ec2.Subnet), f"dedicated-{commune.commune}").inputs["cidrBlock"] == str(
             slice_
         )
         assert slice_.subnet_of(ipplan.upper_half(cidr))
-    nats = plan.of_type("aws:ec2/natGateway:NatGateway")
+    nats = plan.of_type(token(aws.ec2.NatGateway))
     assert len(nats) == (settings.availability_zones if settings.nat_gateway_per_az else 1)
-    default_sg = one(plan, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    default_sg = one(plan, token(aws.ec2.DefaultSecurityGroup))
     assert not default_sg.inputs.get("ingress") and not default_sg.inputs.get("egress")
-    default_acl = one(plan, "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl")
+    default_acl = one(plan, token(aws.ec2.DefaultNetworkAcl))
     assert not default_acl.inputs.get("ingress") and not default_acl.inputs.get("egress")
-    acls = plan.of_type("aws:ec2/networkAcl:NetworkAcl")
+    acls = plan.of_type(token(aws.ec2.NetworkAcl))
     assert sorted(a.inputs["tags"]["jamaa:tier"] for a in acls) == ["app", "data", "public"]
     for acl in acls:
         for rule in acl.inputs["ingress"]:
@@ -184,28 +185,28 @@ def test_network(plan_of: PlanOf, envs: Environments, stack: str) -> None:
                     assert not rule["fromPort"] <= admin_port <= rule["toPort"], f"{acl.name}: {rule}"
     data_acl = next(a for a in acls if a.inputs["tags"]["jamaa:tier"] == "data")
     assert {r["fromPort"] for r in data_acl.inputs["ingress"]} == {5432}
-    flow_logs = plan.of_type("aws:ec2/flowLog:FlowLog")
+    flow_logs = plan.of_type(token(aws.ec2.FlowLog))
     assert sorted(f.inputs["logDestinationType"] for f in flow_logs) == ["cloud-watch-logs", "s3"]
     assert all(f.inputs["trafficType"] == "ALL" for f in flow_logs)
-    flow_group = one(plan, "aws:cloudwatch/logGroup:LogGroup", "flow-logs")
+    flow_group = one(plan, token(aws.cloudwatch.LogGroup), "flow-logs")
     assert flow_group.inputs["retentionInDays"] == settings.log_retention_days
     assert "kmsKeyId" in flow_group.unknown_keys  # the tenancy key, created in the same run
     endpoints = {
-        e.inputs["serviceName"].rsplit(".", 1)[-1]: e for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        e.inputs["serviceName"].rsplit(".", 1)[-1]: e for e in plan.of_type(token(aws.ec2.VpcEndpoint))
     }
     assert set(endpoints) == {"s3", "ssm", "ssmmessages", "ec2messages", "kms", "logs"}
     assert endpoints["s3"].inputs["vpcEndpointType"] == "Gateway"
     for service in ("ssm", "ssmmessages", "ec2messages", "kms", "logs"):
         assert endpoints[service].inputs["privateDnsEnabled"] is True
     # The data tier has no route out of the VPC.
-    routes = plan.of_type("aws:ec2/route:Route")
+    routes = plan.of_type(token(aws.ec2.Route))
     assert not [r for r in routes if "rt-data" in r.name]
 
 
 def test_keys(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     plan = plan_of(stack)
     settings = envs.stack(stack).environment
-    keys = plan.of_type("aws:kms/key:Key")
+    keys = plan.of_type(token(aws.kms.Key))
     assert len(keys) == 2
     for key in keys:
         assert key.inputs["enableKeyRotation"] is True
@@ -222,19 +223,19 @@ def test_keys(plan_of: PlanOf, envs: Environments, stack: str) -> None:
         for statement in policy["Statement"]:
             if "Service" in statement["Principal"]:
                 assert "Condition" in statement, statement["Sid"]
-    assert len(plan.of_type("aws:kms/alias:Alias")) == 2
+    assert len(plan.of_type(token(aws.kms.Alias))) == 2
 
 
 def test_buckets(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     plan = plan_of(stack)
     settings = envs.stack(stack).environment
-    buckets = plan.of_type("aws:s3/bucket:Bucket")
+    buckets = plan.of_type(token(aws.s3.Bucket))
     assert len(buckets) == 4  # access logs, audit logs, archive, host backups (test_host_backups.py)
     for bucket in buckets:
         name = bucket.inputs["bucket"]
         parts = {r.type.split(":")[-1]: r for r in plan.children(bucket.parent_urn or "")}
         for part in parts.values():
-            if part.type != "aws:s3/bucket:Bucket":
+            if part.type != token(aws.s3.Bucket):
                 assert part.inputs["bucket"] == name, part.name  # linked by name, known offline
         assert parts["BucketVersioning"].inputs["versioningConfiguration"]["status"] == "Enabled"
         access = parts["BucketPublicAccessBlock"].inputs
@@ -274,7 +275,7 @@ def test_audit_logging(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     environment = envs.stack(stack).environment
     services = environment.security_services
     in_stack = not environment.organization  # else the organization's (log-archive, security)
-    trails = plan.of_type("aws:cloudtrail/trail:Trail")
+    trails = plan.of_type(token(aws.cloudtrail.Trail))
     assert len(trails) == int(in_stack)
     for trail in trails:
         assert trail.inputs["isMultiRegionTrail"] is True
@@ -286,18 +287,18 @@ def test_audit_logging(plan_of: PlanOf, envs: Environments, stack: str) -> None:
         )
         assert trail.inputs["cloudWatchLogsRoleArn"].endswith(f":role/{plan_prefix(stack)}-trail-to-logs")
         assert "audit-logs" in trail.inputs["s3BucketName"]
-    assert len(plan.of_type("aws:guardduty/detector:Detector")) == int(services.guardduty and in_stack)
-    regions = sorted(plan.region_of(r) for r in plan.of_type("aws:cfg/recorder:Recorder"))
+    assert len(plan.of_type(token(aws.guardduty.Detector))) == int(services.guardduty and in_stack)
+    regions = sorted(plan.region_of(r) for r in plan.of_type(token(aws.cfg.Recorder)))
     env = env_name(stack)
     assert regions == (sorted([envs.primary_region(env), envs.dr_region(env)]) if services.config else [])
-    assert len(plan.of_type("aws:cfg/deliveryChannel:DeliveryChannel")) == len(regions)
+    assert len(plan.of_type(token(aws.cfg.DeliveryChannel))) == len(regions)
     globals_ = [
         r
-        for r in plan.of_type("aws:cfg/recorder:Recorder")
+        for r in plan.of_type(token(aws.cfg.Recorder))
         if r.inputs["recordingGroup"]["includeGlobalResourceTypes"]
     ]
     assert len(globals_) == int(services.config)  # IAM recorded once, not per region
-    subscriptions = plan.of_type("aws:securityhub/standardsSubscription:StandardsSubscription")
+    subscriptions = plan.of_type(token(aws.securityhub.StandardsSubscription))
     assert len(subscriptions) == int(services.security_hub and in_stack)
     for subscription in subscriptions:
         assert "cis-aws-foundations-benchmark" in subscription.inputs["standardsArn"]
@@ -324,7 +325,7 @@ def test_archive(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     primary = envs.primary_region(env_name(stack))
     policies = {
         p.name.rsplit("-", 1)[-1]: p
-        for p in plan.of_type("aws:iam/policy:Policy")
+        for p in plan.of_type(token(aws.iam.Policy))
         if "-archive-access-" in p.name
     }
     assert set(policies) == {"shared", *dedicated}
@@ -342,7 +343,7 @@ def test_database(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     plan = plan_of(stack)
     target = envs.stack(stack)
     settings = target.environment.database
-    db = one(plan, "aws:rds/instance:Instance")
+    db = one(plan, token(aws.rds.Instance))
     inputs = db.inputs
     assert inputs["storageEncrypted"] is True and "kmsKeyId" in db.unknown_keys
     assert inputs["publiclyAccessible"] is False
@@ -354,29 +355,27 @@ def test_database(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     assert inputs["manageMasterUserPassword"] is True and "password" not in inputs
     assert inputs["performanceInsightsEnabled"] is True and "performanceInsightsKmsKeyId" in db.unknown_keys
     assert inputs["backupRetentionPeriod"] == min(35, envs.national.retention_floor("personal"))
-    params = {
-        p["name"]: p["value"] for p in one(plan, "aws:rds/parameterGroup:ParameterGroup").inputs["parameters"]
-    }
+    params = {p["name"]: p["value"] for p in one(plan, token(aws.rds.ParameterGroup)).inputs["parameters"]}
     assert params["rds.force_ssl"] == "1"
-    assert inputs["parameterGroupName"] == one(plan, "aws:rds/parameterGroup:ParameterGroup").inputs["name"]
+    assert inputs["parameterGroupName"] == one(plan, token(aws.rds.ParameterGroup)).inputs["name"]
 
 
 def test_backup(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     plan = plan_of(stack)
     settings = envs.stack(stack).environment
     env = env_name(stack)
-    vaults = plan.of_type("aws:backup/vault:Vault")
+    vaults = plan.of_type(token(aws.backup.Vault))
     assert sorted(plan.region_of(v) for v in vaults) == sorted(
         [envs.primary_region(env), envs.dr_region(env)]
     )
-    locks = plan.of_type("aws:backup/vaultLockConfiguration:VaultLockConfiguration")
+    locks = plan.of_type(token(aws.backup.VaultLockConfiguration))
     assert len(locks) == 2
     for lock in locks:
         compliance = "changeableForDays" in lock.inputs
         assert compliance is (settings.backup_vault_lock_mode == "COMPLIANCE")
         if env == "prod":
             assert compliance
-    plans = {p.name.rsplit("-", 1)[-1]: p for p in plan.of_type("aws:backup/plan:Plan")}
+    plans = {p.name.rsplit("-", 1)[-1]: p for p in plan.of_type(token(aws.backup.Plan))}
     assert set(plans) == {c for c in settings.backup_retention_days if c != "sensitive"}
     for data_class, backup_plan in plans.items():
         floor = envs.national.retention_floor(data_class)
@@ -388,14 +387,14 @@ def test_backup(plan_of: PlanOf, envs: Environments, stack: str) -> None:
             destination = rule["copyActions"][0]["destinationVaultArn"]
             assert destination.startswith(f"arn:aws:backup:{envs.dr_region(env)}:")
             assert destination.endswith(f":backup-vault:{plan_prefix(stack)}-vault-dr")
-    selections = plan.of_type("aws:backup/selection:Selection")
+    selections = plan.of_type(token(aws.backup.Selection))
     assert sorted(s.inputs["conditions"][0]["stringEquals"][0]["value"] for s in selections) == sorted(plans)
 
 
 def test_servers(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     plan = plan_of(stack)
     target = envs.stack(stack)
-    for template in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
+    for template in plan.of_type(token(aws.ec2.LaunchTemplate)):
         assert template.inputs["metadataOptions"]["httpTokens"] == "required"
         assert all(m["ebs"]["encrypted"] == "true" for m in template.inputs["blockDeviceMappings"])
         # the root volume and the data volume of servers.disk, and the user data rendered from it
@@ -408,7 +407,7 @@ def test_servers(plan_of: PlanOf, envs: Environments, stack: str) -> None:
         )
         for interface in template.inputs.get("networkInterfaces", []):
             assert interface["associatePublicIpAddress"] == "false"
-    instances = plan.of_type("aws:ec2/instance:Instance")
+    instances = plan.of_type(token(aws.ec2.Instance))
     assert sorted(i.inputs["tags"]["jamaa:commune"] for i in instances) == sorted(
         d.commune for d in target.region.dedicated_communes
     )
@@ -416,21 +415,17 @@ def test_servers(plan_of: PlanOf, envs: Environments, stack: str) -> None:
         assert instance.inputs["metadataOptions"]["httpTokens"] == "required"
         assert instance.inputs["rootBlockDevice"]["encrypted"] is True
         assert instance.inputs["associatePublicIpAddress"] is False
-    rules = plan.of_type("aws:lb/listenerRule:ListenerRule")
+    rules = plan.of_type(token(aws.lb.ListenerRule))
     hosts = sorted(r.inputs["conditions"][0]["hostHeader"]["values"][0].split(".")[0] for r in rules)
     assert hosts == sorted(d.commune for d in target.region.dedicated_communes)
     assert len({r.inputs["priority"] for r in rules}) == len(rules)
-    pool = one(plan, "aws:autoscaling/group:Group")
+    pool = one(plan, token(aws.autoscaling.Group))
     assert pool.inputs["desiredCapacity"] == target.environment.servers.shared_pool_size
-    alb = one(plan, "aws:lb/loadBalancer:LoadBalancer")
+    alb = one(plan, token(aws.lb.LoadBalancer))
     assert alb.inputs["internal"] is True and alb.inputs["dropInvalidHeaderFields"] is True
-    listener = one(plan, "aws:lb/listener:Listener")
+    listener = one(plan, token(aws.lb.Listener))
     assert listener.inputs["protocol"] == "HTTPS" and "TLS13" in listener.inputs["sslPolicy"]
-    server_rules = [
-        r
-        for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-        if "server-in" in r.name
-    ]
+    server_rules = [r for r in plan.of_type(token(aws.vpc.SecurityGroupIngressRule)) if "server-in" in r.name]
     for rule in server_rules:
         source = rule.inputs.get("cidrIpv4")
         assert source != "0.0.0.0/0"
@@ -440,25 +435,25 @@ def test_servers(plan_of: PlanOf, envs: Environments, stack: str) -> None:
 def test_offices(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     plan = plan_of(stack)
     region = envs.stack(stack).region
-    gateways = plan.of_type("aws:ec2/customerGateway:CustomerGateway")
+    gateways = plan.of_type(token(aws.ec2.CustomerGateway))
     assert sorted(g.inputs["ipAddress"] for g in gateways) == sorted(
         str(o.gateway_ip) for o in region.offices
     )
     for office in region.offices:
-        vpn = one(plan, "aws:ec2/vpnConnection:VpnConnection", f"vpn-{office.commune}")
+        vpn = one(plan, token(aws.ec2.VpnConnection), f"vpn-{office.commune}")
         assert vpn.inputs["tags"]["jamaa:commune"] == office.commune
         assert vpn.inputs["tunnel1IkeVersions"] == ["ikev2"]
-        route = one(plan, "aws:ec2/vpnConnectionRoute:VpnConnectionRoute", f"vpn-route-{office.commune}")
+        route = one(plan, token(aws.ec2.VpnConnectionRoute), f"vpn-route-{office.commune}")
         assert route.inputs["destinationCidrBlock"] == str(envs.office_network(region.code, office.commune))
 
 
 def test_budgets(plan_of: PlanOf, envs: Environments, stack: str) -> None:
     plan = plan_of(stack)
     target = envs.stack(stack)
-    budget = one(plan, "aws:budgets/budget:Budget", f"{plan_prefix(stack)}-budget")
+    budget = one(plan, token(aws.budgets.Budget), f"{plan_prefix(stack)}-budget")
     assert budget.inputs["limitAmount"] == str(target.environment.monthly_budget_usd)
     assert budget.inputs["costFilters"][0]["values"] == [f"user:jamaa:region${target.region.code}"]
-    tags = {t.inputs["tagKey"] for t in plan.of_type("aws:costexplorer/costAllocationTag:CostAllocationTag")}
+    tags = {t.inputs["tagKey"] for t in plan.of_type(token(aws.costexplorer.CostAllocationTag))}
     # only the payer account activates cost tags: the org stack does it for the organization
     expected = (
         set() if target.environment.organization else set(envs.national.mandatory_tags) | {"jamaa:commune"}
@@ -485,16 +480,16 @@ def test_certificate_is_validated_before_the_listener_serves(
     region = envs.stack(stack).region
     domain = f"{region.slug}.{env_name(stack)}.{envs.national.hosting.internal_domain}"
     assert envs.national.hosting.certificate_validation == "route53"
-    zone = one(plan, "aws:route53/zone:Zone")
+    zone = one(plan, token(aws.route53.Zone))
     assert zone.inputs["name"] == domain
-    record = one(plan, "aws:route53/record:Record", "alb-cert-validation-record")
+    record = one(plan, token(aws.route53.Record), "alb-cert-validation-record")
     assert zone.urn in record.property_dependencies["zoneId"]
-    cert = one(plan, "aws:acm/certificate:Certificate")
+    cert = one(plan, token(aws.acm.Certificate))
     assert cert.inputs["domainName"] == domain and cert.inputs["validationMethod"] == "DNS"
     assert cert.urn in record.property_dependencies["name"]
-    validation = one(plan, "aws:acm/certificateValidation:CertificateValidation")
+    validation = one(plan, token(aws.acm.CertificateValidation))
     assert record.urn in validation.property_dependencies["validationRecordFqdns"]
-    listener = one(plan, "aws:lb/listener:Listener", "alb-https")
+    listener = one(plan, token(aws.lb.Listener), "alb-https")
     assert listener.property_dependencies["certificateArn"] == [validation.urn]
 
 
@@ -507,9 +502,9 @@ def test_external_certificate_validation(tmp_path: Path) -> None:
     text = national.read_text(encoding="utf-8")
     national.write_text(text.replace("certificate_validation: route53", "certificate_validation: external"))
     plan = plan_strictly("lab", {"jamaa:environments": str(envdir)})
-    assert plan.of_type("aws:route53/zone:Zone") == [] and plan.of_type("aws:route53/record:Record") == []
-    validation = one(plan, "aws:acm/certificateValidation:CertificateValidation")
+    assert plan.of_type(token(aws.route53.Zone)) == [] and plan.of_type(token(aws.route53.Record)) == []
+    validation = one(plan, token(aws.acm.CertificateValidation))
     assert "validationRecordFqdns" not in validation.inputs or not validation.inputs["validationRecordFqdns"]
-    listener = one(plan, "aws:lb/listener:Listener", "alb-https")
+    listener = one(plan, token(aws.lb.Listener), "alb-https")
     assert listener.property_dependencies["certificateArn"] == [validation.urn]
     assert "certificate_validation" in plan.outputs  # what the parent domain's owner publishes
