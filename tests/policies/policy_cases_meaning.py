@@ -11,7 +11,7 @@ import importlib
 import json
 from typing import Any
 
-from policy_cases import BUCKET, MT, PAB, SG, SG_IN, SG_RULE, TRAIL, bucket, doc, tags, trail
+from policy_cases import BUCKET, DSG, MT, PAB, SG, SG_IN, SG_RULE, TRAIL, bucket, doc, tags, trail
 from policy_kit import Res
 
 from jamaa.policy.pack import policies_module
@@ -162,7 +162,7 @@ MEANING_CASES: list[tuple[str, str, list[Res], str | None]] = [
         "evasive-default-group-ipv6-global",
         [
             Res(
-                "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+                DSG,
                 "d",
                 {
                     "ingress": [

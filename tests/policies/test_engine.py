@@ -4,25 +4,22 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
+from policy_cases import T  # the resource-type names, once
 from policy_kit import Res, Run, unknown
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
 from jamaa.errors import ConfigError
+from jamaa.paths import POLICIES
 from jamaa.policy import Pack, evaluate, resolve_config
 from jamaa.results import Status
-
-POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
 
 def test_unknown_reference_is_reported_not_passed(run_policy: Run) -> None:
     resources = [
-        Res("aws:s3/bucket:Bucket", "docs", {"bucket": "docs-b"}),
-        Res(
-            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "pab", {"bucket": unknown()}, {"bucket"}
-        ),
+        Res(T.S3_BUCKETS[0], "docs", {"bucket": "docs-b"}),
+        Res(T.S3_PUBLIC_ACCESS_BLOCKS[0], "pab", {"bucket": unknown()}, {"bucket"}),
     ]
     report = run_policy("s3-bucket-public-access-block", resources)
     assert not report.violations
@@ -37,7 +34,7 @@ def test_unknown_resource_input_is_reported(run_policy: Run) -> None:
         "rds-not-publicly-accessible",
         [
             Res(
-                "aws:rds/instance:Instance",
+                T.RDS_INSTANCE,
                 "db",
                 {"storageEncrypted": True, "publiclyAccessible": unknown()},
                 {"publiclyAccessible"},
@@ -55,7 +52,7 @@ def test_a_value_known_only_after_deployment_is_still_a_value(run_policy: Run) -
         "rds-storage-encrypted",
         [
             Res(
-                "aws:rds/instance:Instance",
+                T.RDS_INSTANCE,
                 "db",
                 {"storageEncrypted": True, "kmsKeyId": unknown()},
                 {"kmsKeyId"},
@@ -68,14 +65,14 @@ def test_a_value_known_only_after_deployment_is_still_a_value(run_policy: Run) -
 def test_not_applicable_is_counted(run_policy: Run) -> None:
     report = run_policy(
         "rds-multi-az",
-        [Res("aws:rds/instance:Instance", "db", {"multiAz": False, "tags": {"jamaa:environment": "lab"}})],
+        [Res(T.RDS_INSTANCE, "db", {"multiAz": False, "tags": {"jamaa:environment": "lab"}})],
     )
     assert not report.findings
     assert report.not_applicable == 1
 
 
 def test_violations_of_a_mandatory_policy_fail_and_advisory_ones_do_not(run_policy: Run) -> None:
-    bad = [Res("aws:ec2/subnet:Subnet", "s", {"mapPublicIpOnLaunch": True})]
+    bad = [Res(T.SUBNET, "s", {"mapPublicIpOnLaunch": True})]
     advisory = run_policy("subnet-no-auto-public-ip", bad)  # medium: advisory by default
     assert advisory.violations and advisory.exit_code == 0
     mandatory = run_policy("subnet-no-auto-public-ip", bad, config={"subnet-no-auto-public-ip": "mandatory"})
@@ -89,7 +86,7 @@ def test_violations_of_a_mandatory_policy_fail_and_advisory_ones_do_not(run_poli
 def test_knobs_override_defaults(run_policy: Run) -> None:
     rule = [
         Res(
-            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            T.SG_INGRESS_RULE,
             "r",
             {"cidrIpv4": "0.0.0.0/0", "fromPort": 8080, "toPort": 8080, "ipProtocol": "tcp"},
         )
@@ -190,8 +187,6 @@ def test_pack_files_are_what_the_pulumi_cli_expects() -> None:
 def test_evaluation_error_in_a_policy_is_an_error_not_a_pass(pack: Pack) -> None:
     from jamaa.policy import PolicyEvaluationError
 
-    weird = [
-        Res("aws:backup/vaultLockConfiguration:VaultLockConfiguration", "l", {"minRetentionDays": "many"})
-    ]
+    weird = [Res(T.BACKUP_VAULT_LOCK, "l", {"minRetentionDays": "many"})]
     with pytest.raises(PolicyEvaluationError, match="policy backup-vault-lock-settings on urn:"):
         evaluate(weird, pack, stack="t", only=["backup-vault-lock-settings"])
