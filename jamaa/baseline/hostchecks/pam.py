@@ -111,12 +111,6 @@ def packages(host: Any, ctx: HostContext) -> None:
     installed(host, "libpam-runtime", "libpam-modules", "libpam-pwquality")
 
 
-@check("HOST-PAM-021")
-def private_tmpdir(host: Any, ctx: HostContext) -> None:
-    installed(host, "libpam-tmpdir")
-    _enabled("pam_tmpdir.so", ("common-session",))(host, ctx)
-
-
 def _bound(module: str, name: str, low: int | None, high: int | None) -> Callable[[Any, HostContext], None]:
     def verify(host: Any, ctx: HostContext) -> None:
         value = _int(host, ctx, module, name)
