@@ -20,8 +20,6 @@ from pydantic import BaseModel, Field, ValidationError
 from jamaa.errors import ConfigError
 from jamaa.results import Status
 
-DRIFT_STATUSES: tuple[Status, ...] = (Status.PASS, Status.FAIL, Status.CANNOT_EVALUATE, Status.ERROR)
-"""What a drift check can say of a target (jamaa.results has the vocabulary)."""
 NO_CONTROL = "(no control id)"
 CONTROL_ID = re.compile(r"\b([A-Z]{3,5}-[A-Z]{2,8}-\d{3})\b")
 CONTROL_RANGE = re.compile(r"\b([A-Z]{3,5}-[A-Z]{2,8}-)(\d{3})\.\.(\d{3})\b")

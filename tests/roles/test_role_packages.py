@@ -24,7 +24,8 @@ def _tasks(items: list[Any]) -> Iterator[dict[str, Any]]:
         if not isinstance(task, dict):
             continue
         yield task
-        for section in ("block", "rescue", "always"):
+        # a block's sections, and a play's task lists (playbooks/)
+        for section in ("block", "rescue", "always", "pre_tasks", "tasks", "post_tasks", "handlers"):
             yield from _tasks(task.get(section) or [])
 
 
@@ -40,7 +41,8 @@ def _installs_with_recommends(path: Path, root: Path = REPO) -> list[str]:
 
 
 def _task_files() -> list[Path]:
-    return sorted([*REPO.glob("roles/*/tasks/*.yml"), *REPO.glob("playbooks/**/*.yml")])
+    roles = [*REPO.glob("roles/*/tasks/*.yml"), *REPO.glob("roles/*/handlers/*.yml")]
+    return sorted([*roles, *REPO.glob("playbooks/**/*.yml")])
 
 
 def test_every_package_install_skips_recommendations() -> None:
@@ -58,3 +60,14 @@ def test_an_install_with_recommendations_is_found(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert _installs_with_recommends(tasks, tmp_path) == ["roles/probe/tasks/main.yml: X | inner"]
+
+
+def test_an_install_in_a_play_is_found(tmp_path: Path) -> None:
+    play = tmp_path / "playbooks" / "probe.yml"
+    play.parent.mkdir(parents=True)
+    play.write_text(
+        "- name: Probe\n  hosts: all\n  tasks:\n"
+        "    - name: X | in a play\n      ansible.builtin.apt:\n        name: restic\n",
+        encoding="utf-8",
+    )
+    assert _installs_with_recommends(play, tmp_path) == ["playbooks/probe.yml: X | in a play"]
