@@ -184,3 +184,6 @@ def test_vm_boots_the_commune_server_document_with_its_disk_layout(lab: LabHandl
         "rc=$?; rm -f /tmp/x; exit $rc",
     )
     assert noexec.returncode != 0 and "ran" not in noexec.stdout and "Permission denied" in noexec.stderr
+    # HOST-SUDO-004 from the first boot: cloud-init created no default user and no NOPASSWD rule
+    accounts = lab.ssh("vm-01", "ls /etc/sudoers.d; getent passwd debian admin; true")
+    assert "90-cloud-init-users" not in accounts.stdout and "/home/" not in accounts.stdout, accounts.stdout

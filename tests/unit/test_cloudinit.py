@@ -61,6 +61,19 @@ def test_document_lays_out_every_cis_filesystem_with_its_options(envs: Environme
     assert 'chmod 1777 "$staging/var/tmp"' in script
 
 
+@pytest.mark.parametrize("env", ["lab", "staging", "prod"])
+def test_document_creates_no_account_with_a_passwordless_sudo_rule(envs: Environments, env: str) -> None:
+    # HOST-SUDO-004: without `users`, cloud-init would create the distribution's default user with
+    # NOPASSWD:ALL; an empty list (not a missing key, not `[default]`) creates no account at all
+    document = yaml.safe_load(render_user_data(env, envs.environments[env].servers.disk))
+    assert document["users"] == []
+
+
+def test_schema_check_still_refuses_other_errors_next_to_an_empty_users_list() -> None:
+    problems = schema_problems(f"{HEADER}\nusers: []\nbootcmd: 5\n")
+    assert any("bootcmd: 5 is not of type" in line for line in problems), problems
+
+
 def refused(envdir: Path) -> list[str]:
     result = CliRunner().invoke(app, ["validate", str(envdir)])
     assert result.exit_code == 2, result.output
