@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from scores_bench import lynis_tarball, run_lynis, run_ssh_audit
+from scores_bench import lynis_tarball, print_lynis_items, run_lynis, run_ssh_audit
 
 from jamaa.lab.generated import SSH_CONFIG
 from jamaa.lab.lab import lab_dir
@@ -184,10 +184,7 @@ def main() -> int:
             f"{len(lynis['suggestions'])} suggestion(s)); ssh-audit {len(audit['failures'])} failure(s), "
             f"{len(audit['warnings'])} warning(s), post-quantum KEX {audit['post_quantum_kex'] or 'none'}"
         )
-        for item in lynis["warnings"]:
-            print(f"    warning    {item['test']}: {item['text']} {item['details']}".rstrip())
-        for item in lynis["suggestions"]:
-            print(f"    suggestion {item['test']}: {item['text']} {item['details']}".rstrip())
+        print_lynis_items(lynis)
         for line in audit["failures"] + audit["warnings"]:
             print(f"    ssh-audit  {line}")
     if runs["devsec_second"]["changed"] or runs["jamaa_second"]["changed"]:

@@ -136,6 +136,13 @@ def _points(line: str) -> str:
     return f"{test} {part.replace(' of ', '/')}"
 
 
+def print_lynis_items(lynis: dict[str, Any]) -> None:
+    """Lynis's warnings, then its suggestions, one per line."""
+    for kind in ("warning", "suggestion"):
+        for item in lynis[f"{kind}s"]:
+            print(f"    {kind:<10} {item['test']}: {item['text']} {item['details']}".rstrip())
+
+
 def run_ssh_audit(port: int) -> dict[str, Any]:
     tool = shutil.which("ssh-audit", path=str(Path(sys.executable).parent))
     if tool is None:
@@ -204,10 +211,7 @@ def main() -> int:
             f"{len(lynis['warnings'])} warning(s), {len(lynis['suggestions'])} suggestion(s) "
             f"[{lynis['seconds']} s] {'target met' if ok_lynis else 'TARGET MISSED'}"
         )
-        for item in lynis["warnings"]:
-            print(f"    warning    {item['test']}: {item['text']} {item['details']}".rstrip())
-        for item in lynis["suggestions"]:
-            print(f"    suggestion {item['test']}: {item['text']} {item['details']}".rstrip())
+        print_lynis_items(lynis)
         print(f"    points lost: {', '.join(lynis['points_lost']) or 'none'}")
         print(
             f"  ssh-audit {audit['version']}: {len(audit['failures'])} failure(s), "
