@@ -16,8 +16,11 @@ alternating so background work on the VMs weighs on both alike:
 
 Then Lynis (Debian's package) and ssh-audit (the pinned one) score both hosts, as bench/scores_bench.py
 does, and the table prints the times, the ratios Jamaa/dev-sec and issue 16's targets: first converge
-≤ 0.5× dev-sec's, second run ≤ 0.2× dev-sec's. Both runs use the repository's ansible.cfg (same
-pipelining, forks and SSH multiplexing). `jamaa lab down` at the end unless --keep.
+≤ 0.5× dev-sec's, second run ≤ 0.2× dev-sec's. Both use the repository's ansible.cfg (pipelining, forks,
+SSH multiplexing); Jamaa with its own strategy (Mitogen, plugins/strategy/mitogen_linear.py), dev-sec
+with Ansible's own (linear): dev-sec ships no controller settings. So that the ratio's two parts can be
+told apart (roles against controller), a third dev-sec run, still changed=0, repeats it under Mitogen.
+`jamaa lab down` at the end unless --keep.
 
 Needs: `make setup apt`, no other lab up in $JAMAA_CACHE. About 1–2 hours on 2 cores (TCG).
 """
@@ -133,6 +136,7 @@ def main() -> int:
             devsec_env = {
                 **base_env,
                 "ANSIBLE_COLLECTIONS_PATH": f"{devsec_collections(Path(tmp))}:{REPO / 'collections'}",
+                "ANSIBLE_STRATEGY": "linear",
             }
             devsec_cmd = [*playbook, "bench/anchor/devsec.yml", "-e", f"anchor_devsec_host={DEVSEC_HOST}"]
             jamaa_cmd = [
@@ -152,6 +156,13 @@ def main() -> int:
                 runs[f"jamaa_{run}"] = converge(
                     f"Jamaa {run} run", jamaa_cmd, JAMAA_HOST, base_env, logs / f"jamaa-{run}.log"
                 )
+            runs["devsec_second_mitogen"] = converge(
+                "dev-sec second run under Mitogen",
+                devsec_cmd,
+                DEVSEC_HOST,
+                {**devsec_env, "ANSIBLE_STRATEGY": "mitogen_linear"},
+                logs / "devsec-second-mitogen.log",
+            )
         tarball = lynis_tarball()
         print("-- Lynis and ssh-audit on both hosts", flush=True)
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -163,20 +174,27 @@ def main() -> int:
 
     first = ratio(runs["jamaa_first"]["seconds"], runs["devsec_first"]["seconds"])
     second = ratio(runs["jamaa_second"]["seconds"], runs["devsec_second"]["seconds"])
+    second_same_strategy = ratio(runs["jamaa_second"]["seconds"], runs["devsec_second_mitogen"]["seconds"])
     report = {
         "vm_boot_seconds": round(boot, 1) if boot is not None else None,
         "runs": runs,
         "scores": results,
-        "ratios": {"first": first, "second": second},
+        "strategies": {"devsec": "linear", "jamaa": "mitogen_linear"},
+        "ratios": {"first": first, "second": second, "second_both_mitogen": second_same_strategy},
         "targets": {"first": TARGET_FIRST, "second": TARGET_SECOND},
     }
     print(f"\nlab up (two VMs booted from the commune-server document): {report['vm_boot_seconds']} s")
-    print(f"{'':<22}{'dev-sec':>12}{'Jamaa':>12}{'ratio':>8}  target")
+    print(f"{'':<22}{'dev-sec':>12}{'Jamaa':>12}{'ratio':>8}  target (dev-sec linear, Jamaa Mitogen)")
     for run, target, value in (("first", TARGET_FIRST, first), ("second", TARGET_SECOND, second)):
         d, j = runs[f"devsec_{run}"], runs[f"jamaa_{run}"]
         verdict = "met" if value <= target else "MISSED"
         print(f"{run + ' run (s)':<22}{d['seconds']:>12}{j['seconds']:>12}{value:>8}  ≤ {target} {verdict}")
         print(f"{'  tasks ok / changed':<22}{d['ok']:>7} / {d['changed']:<3}{j['ok']:>7} / {j['changed']:<3}")
+    m = runs["devsec_second_mitogen"]
+    print(
+        f"{'second, both Mitogen':<22}{m['seconds']:>12}{runs['jamaa_second']['seconds']:>12}"
+        f"{second_same_strategy:>8}  (the roles' share; dev-sec ok / changed {m['ok']} / {m['changed']})"
+    )
     for host in (DEVSEC_HOST, JAMAA_HOST):
         lynis, audit = results[host]["lynis"], results[host]["ssh_audit"]
         print(
@@ -187,7 +205,7 @@ def main() -> int:
         print_lynis_items(lynis)
         for line in audit["failures"] + audit["warnings"]:
             print(f"    ssh-audit  {line}")
-    if runs["devsec_second"]["changed"] or runs["jamaa_second"]["changed"]:
+    if any(runs[run]["changed"] for run in ("devsec_second", "devsec_second_mitogen", "jamaa_second")):
         print("NOTE: a second run changed something: not a steady state (logs: out/bench/anchor-logs)")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -100,6 +100,9 @@ def render_inventory(state: LabState, profile: Profile, key: Path) -> str:
         f"ansible_ssh_private_key_file={key}",
         "ansible_ssh_extra_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
         " -o IdentitiesOnly=yes'",
+        # the same for Mitogen's connections (ansible.cfg's strategy), which check host keys on their own:
+        # every lab boot gives the hosts new keys on the same loopback ports
+        "ansible_host_key_checking=False",
         "ansible_python_interpreter=/usr/bin/python3",
         "jamaa_lab=true",
         f"jamaa_lab_profile={state.profile}",

@@ -97,6 +97,9 @@ def test_inventory_is_what_ansible_reads(tmp_path: Path) -> None:
     assert hostvars["srv-01"]["jamaa_communes"] == ["c0410101"]
     assert hostvars["vm-01"]["jamaa_s3_endpoint"] == "http://192.168.77.1:9000"
     assert "ip netns exec jamaa-h-attacker nc" in hostvars["attacker"]["ansible_ssh_common_args"]
+    # new host keys at every lab boot: neither OpenSSH's options nor Mitogen's own check refuse them
+    assert "StrictHostKeyChecking=no" in hostvars["vm-01"]["ansible_ssh_extra_args"]
+    assert hostvars["vm-01"]["ansible_host_key_checking"] is False
 
 
 def test_ssh_config_reaches_the_attacker_through_its_namespace() -> None:
