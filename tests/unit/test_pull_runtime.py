@@ -24,7 +24,7 @@ def test_the_pull_runtime_pins_are_the_controllers() -> None:
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     packages = defaults["ansible_pull_pip_packages"]
     constraints = _constraints()
-    assert {p.split("==")[0] for p in packages} == {"ansible", "ansible-core", "mitogen"}
+    assert {p.split("==")[0] for p in packages} == {"ansible", "ansible-core"}
     for package in packages:
         name, version = package.split("==")
         assert constraints[name] == version, f"{package}: constraints.txt has {constraints[name]}"

@@ -25,7 +25,7 @@ ALL_ROLES = play_roles("commune_server.yml") + play_roles("backup.yml")
 
 
 def test_the_lab_servers_get_what_the_playbooks_applied_before() -> None:
-    """A commune-serving container gets every role of the plays; the VM (kernel scope, one commune)
+    """A commune-serving host gets every role of the plays; one in the kernel scope (one commune)
     the seven kernel roles; a full host serving no commune loses the service roles."""
     assert scope.host_roles(ALL_ROLES, "full", ["c0410101"]) == ALL_ROLES
     assert scope.host_roles(ALL_ROLES, "kernel", ["c0410305"]) == [

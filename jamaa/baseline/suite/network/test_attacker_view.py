@@ -167,8 +167,8 @@ def handshake(
 
 
 def _in_scope(target: Target, probe: Any, role: str, what: str) -> None:
-    """A probe of what a role exposes applies where site.yml applies that role (the lab's VM carries
-    only the kernel-level controls; its network exposure is the containers' to show)."""
+    """A probe of what a role exposes applies where site.yml applies that role (not on a host that
+    serves no commune, nor on one in the kernel scope)."""
     if not runs_role(target, role):
         probe.not_applicable(f"{target.name}: {what} (role {role}) is outside this host's scope")
 
