@@ -89,6 +89,10 @@ def user_data(env_name: str, disk: DiskLayout) -> dict[str, object]:
         # key pair: the first converge comes through SSM, the lab logs in as root with its key).
         "users": [],
         "ssh_pwauth": False,
+        # The locale glibc carries itself: cloud-init's default (en_US.UTF-8) needs the `locales`
+        # package and a generated locale, which a minimal Debian 12 server lacks, and its cc_locale
+        # then fails cloud-config.service (found on the lab's Debian 12 VM); trixie's hides it.
+        "locale": "C.UTF-8",
     }
 
 

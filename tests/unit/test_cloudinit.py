@@ -69,6 +69,13 @@ def test_document_creates_no_account_with_a_passwordless_sudo_rule(envs: Environ
     assert document["users"] == []
 
 
+@pytest.mark.parametrize("env", ["lab", "staging", "prod"])
+def test_document_sets_a_locale_that_needs_no_locales_package(envs: Environments, env: str) -> None:
+    # cloud-init's default en_US.UTF-8 fails cloud-config.service on a minimal Debian 12 server
+    document = yaml.safe_load(render_user_data(env, envs.environments[env].servers.disk))
+    assert document["locale"] == "C.UTF-8"
+
+
 def test_schema_check_still_refuses_other_errors_next_to_an_empty_users_list() -> None:
     problems = schema_problems(f"{HEADER}\nusers: []\nbootcmd: 5\n")
     assert any("bootcmd: 5 is not of type" in line for line in problems), problems
