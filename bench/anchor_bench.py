@@ -22,7 +22,8 @@ with Ansible's own (linear): dev-sec ships no controller settings. So that the r
 told apart (roles against controller), a third dev-sec run, still changed=0, repeats it under Mitogen.
 `jamaa lab down` at the end unless --keep.
 
-Needs: `make setup apt`, no other lab up in $JAMAA_CACHE. About 1–2 hours on 2 cores (TCG).
+Needs: `make setup apt`, no other lab up in $JAMAA_CACHE. About 45 minutes on 2 cores (TCG), Lynis
+included (2026-12-04).
 """
 
 from __future__ import annotations

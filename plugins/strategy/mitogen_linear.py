@@ -13,7 +13,7 @@ from ansible.errors import AnsibleError
 try:
     import ansible_mitogen.loaders
     import ansible_mitogen.strategy
-except ImportError as error:  # an Ansible outside Jamaa's virtualenv, execution environment or pull venv
+except ImportError as error:  # an Ansible outside Jamaa's virtualenv or execution environment
     raise AnsibleError(
         f"ansible.cfg: strategy mitogen_linear needs the pinned mitogen package ({error}): install Jamaa "
         "with `pip install -c constraints.txt -e .`, or run with ANSIBLE_STRATEGY=linear"
