@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,18 @@ def test_down_twice_is_safe() -> None:
     assert leftovers() == []
 
 
+def wait_until_exec_finished(pid: int, timeout: float = 10.0) -> None:
+    """Wait until the kernel has laid out PID's new environment (its /proc environ is non-empty).
+
+    Popen returns once execve has closed the close-on-exec pipe, which the kernel does before it
+    writes the new program's argument and environment area: for a moment /proc/PID/environ reads
+    empty, and a loaded CI machine saw `leftovers()` miss the orphan in that window.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not Path(f"/proc/{pid}/environ").read_bytes():
+        time.sleep(0.01)
+
+
 def test_down_after_a_crash_sweeps_what_only_the_lab_makes(tmp_path: Path) -> None:
     """A crashed `up`: unreadable state, a namespace, an overlay mount, an orphan lab process."""
     directory = lab_dir()
@@ -75,6 +88,7 @@ def test_down_after_a_crash_sweeps_what_only_the_lab_makes(tmp_path: Path) -> No
         ["sleep", "600"], env={**os.environ, OWNER_ENV: str(directory)}, start_new_session=True
     )
     orphan_started = start_time(orphan.pid)
+    wait_until_exec_finished(orphan.pid)
     try:
         found = leftovers()
         assert f"netns {netns}" in found
