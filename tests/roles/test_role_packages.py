@@ -1,4 +1,4 @@
-"""Every package a role installs comes without its recommendations.
+"""Every package a role installs comes without its recommendations, from the one list of its role.
 
 A recommended package is software nobody chose: restic recommends fuse, whose setuid `fusermount`
 then fails HOST-PERM-013 on a server the backup role converged after file_permissions ran (seen on
@@ -8,11 +8,14 @@ Runs without hosts.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from ansible.errors import AnsibleFilterError
 
 from jamaa.paths import REPO
 
@@ -71,3 +74,117 @@ def test_an_install_in_a_play_is_found(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert _installs_with_recommends(play, tmp_path) == ["playbooks/probe.yml: X | in a play"]
+
+
+# --- one list per role, one transaction per host ------------------------------------------------------
+# Each role names its packages once, in its per-release variables; its own install task and the
+# host_packages role (one apt transaction for all of a host's roles) both read that list.
+
+RELEASES = ("Debian-12", "Debian-13")
+KERNEL_ONLY = {"aide", "auditd"}  # their packages need a host with its own kernel
+
+
+def _filter() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "jamaa_packages_plugin", REPO / "plugins" / "filter" / "jamaa_packages.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _install_names(role: str) -> list[Any]:
+    """The `name:` of each task of the role that installs packages (security updates aside)."""
+    names = []
+    for path in sorted((REPO / "roles" / role / "tasks").glob("*.yml")):
+        for task in _tasks(yaml.safe_load(path.read_text(encoding="utf-8")) or []):
+            apt = task.get("ansible.builtin.apt")
+            if not isinstance(apt, dict) or "name" not in apt or apt.get("only_upgrade"):
+                continue
+            if apt.get("state") in INSTALLING:
+                names.append(apt["name"])
+    return names
+
+
+def _commune_server_roles() -> list[str]:
+    play = yaml.safe_load((REPO / "playbooks" / "commune_server.yml").read_text(encoding="utf-8"))
+    return [entry["role"] for entry in play[0]["roles"]]
+
+
+def test_each_role_installs_the_list_of_its_release_variables() -> None:
+    offenders = []
+    for role in _commune_server_roles():
+        if role == "host_packages":
+            continue
+        for name in _install_names(role):
+            key = f"{role}_kernel_packages" if role in KERNEL_ONLY else f"{role}_packages"
+            if name != f"{{{{ {key} }}}}":
+                offenders.append(f"roles/{role}: installs {name!r}, not its {key}")
+                continue
+            for release in RELEASES:
+                data = yaml.safe_load((REPO / "roles" / role / "vars" / f"{release}.yml").read_text())
+                if not data.get(key):
+                    offenders.append(f"roles/{role}/vars/{release}.yml: no {key}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_host_gets_every_package_its_roles_install_once() -> None:
+    plugin = _filter()
+    roles = _commune_server_roles()
+    vm = plugin.jamaa_role_packages(roles, str(REPO / "roles"), "Debian-13", True)
+    container = plugin.jamaa_role_packages(roles, str(REPO / "roles"), "Debian-12", False)
+    assert len(vm) == len(set(vm))
+    assert {"nftables", "openssh-server", "chrony", "nginx", "postgresql-17", "aide", "auditd"} <= set(vm)
+    assert "postgresql-15" in container and "postgresql-17" not in container
+    assert not {"aide", "auditd", "audispd-plugins"} & set(container)
+
+
+def test_the_postgresql_package_matches_the_release_version() -> None:
+    for release in RELEASES:
+        data = yaml.safe_load((REPO / "roles" / "postgresql" / "vars" / f"{release}.yml").read_text())
+        assert f"postgresql-{data['postgresql_version']}" in data["postgresql_packages"], release
+
+
+def _role(tmp_path: Path, name: str, release_vars: str | None) -> Path:
+    (tmp_path / name / "tasks").mkdir(parents=True)
+    if release_vars is not None:
+        (tmp_path / name / "vars").mkdir()
+        (tmp_path / name / "vars" / "Debian-13.yml").write_text(release_vars, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("name", "release_vars", "message"),
+    [
+        (
+            "probe",
+            "probe_packages: nginx\n",
+            r"probe/vars/Debian-13.yml: probe_packages: must be a list of package",
+        ),
+        (
+            "probe",
+            "probe_packages: [nginx, '']\n",
+            r"Debian-13.yml: probe_packages: must be a list of package names",
+        ),
+        ("probe", "- a\n- b\n", r"probe/vars/Debian-13.yml: must be a mapping of variables"),
+        ("probe", "probe_packages: [nginx\n", r"probe/vars/Debian-13.yml: cannot read"),
+    ],
+)
+def test_a_damaged_package_list_stops_the_run_naming_file_and_field(
+    tmp_path: Path, name: str, release_vars: str, message: str
+) -> None:
+    roles_dir = _role(tmp_path, name, release_vars)
+    with pytest.raises(AnsibleFilterError, match=message):
+        _filter().jamaa_role_packages([name], str(roles_dir), "Debian-13")
+
+
+def test_a_release_without_variables_or_an_unknown_role_is_named(tmp_path: Path) -> None:
+    roles_dir = _role(tmp_path, "probe", "probe_packages: [nginx]\n")
+    with pytest.raises(
+        AnsibleFilterError, match=r"probe/vars/Debian-14.yml: missing: the role has no variables"
+    ):
+        _filter().jamaa_role_packages(["probe"], str(roles_dir), "Debian-14")
+    with pytest.raises(AnsibleFilterError, match=r"nope: no such role"):
+        _filter().jamaa_role_packages(["nope"], str(roles_dir), "Debian-13")
+    assert _filter().jamaa_role_packages(["probe"], str(roles_dir), "Debian-13") == ["nginx"]
