@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -110,15 +112,8 @@ def test_services_read_secrets_from_the_environment_file_only() -> None:
         assert exec_start and all("{{" not in line for line in exec_start), exec_start
 
 
-def test_retention_filter_reads_the_environments() -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "jamaa_backup_filter", ROLE / "filter_plugins" / "jamaa_backup.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_retention_filter_reads_the_environments(plugin_module: Callable[[Path], ModuleType]) -> None:
+    module = plugin_module(ROLE / "filter_plugins" / "jamaa_backup.py")
     retention = module.jamaa_backup_retention
     envs = str(REPO / "environments")
     assert retention("personal", envs, "lab") == 365  # lab figure = the national floor

@@ -8,9 +8,9 @@ Runs without hosts.
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -84,14 +84,9 @@ RELEASES = ("Debian-12", "Debian-13")
 KERNEL_ONLY = {"aide", "auditd"}  # their packages need a host with its own kernel
 
 
-def _filter() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "jamaa_packages_plugin", REPO / "plugins" / "filter" / "jamaa_packages.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def plugin(plugin_module: Callable[[Path], ModuleType]) -> Any:
+    return plugin_module(REPO / "plugins" / "filter" / "jamaa_packages.py")
 
 
 def _install_names(role: str) -> list[Any]:
@@ -129,8 +124,7 @@ def test_each_role_installs_the_list_of_its_release_variables() -> None:
     assert not offenders, "\n".join(offenders)
 
 
-def test_the_host_gets_every_package_its_roles_install_once() -> None:
-    plugin = _filter()
+def test_the_host_gets_every_package_its_roles_install_once(plugin: Any) -> None:
     roles = _commune_server_roles()
     vm = plugin.jamaa_role_packages(roles, str(REPO / "roles"), "Debian-13", True)
     container = plugin.jamaa_role_packages(roles, str(REPO / "roles"), "Debian-12", False)
@@ -172,19 +166,19 @@ def _role(tmp_path: Path, name: str, release_vars: str | None) -> Path:
     ],
 )
 def test_a_damaged_package_list_stops_the_run_naming_file_and_field(
-    tmp_path: Path, name: str, release_vars: str, message: str
+    tmp_path: Path, plugin: Any, name: str, release_vars: str, message: str
 ) -> None:
     roles_dir = _role(tmp_path, name, release_vars)
     with pytest.raises(AnsibleFilterError, match=message):
-        _filter().jamaa_role_packages([name], str(roles_dir), "Debian-13")
+        plugin.jamaa_role_packages([name], str(roles_dir), "Debian-13")
 
 
-def test_a_release_without_variables_or_an_unknown_role_is_named(tmp_path: Path) -> None:
+def test_a_release_without_variables_or_an_unknown_role_is_named(tmp_path: Path, plugin: Any) -> None:
     roles_dir = _role(tmp_path, "probe", "probe_packages: [nginx]\n")
     with pytest.raises(
         AnsibleFilterError, match=r"probe/vars/Debian-14.yml: missing: the role has no variables"
     ):
-        _filter().jamaa_role_packages(["probe"], str(roles_dir), "Debian-14")
+        plugin.jamaa_role_packages(["probe"], str(roles_dir), "Debian-14")
     with pytest.raises(AnsibleFilterError, match=r"nope: no such role"):
-        _filter().jamaa_role_packages(["nope"], str(roles_dir), "Debian-13")
-    assert _filter().jamaa_role_packages(["probe"], str(roles_dir), "Debian-13") == ["nginx"]
+        plugin.jamaa_role_packages(["nope"], str(roles_dir), "Debian-13")
+    assert plugin.jamaa_role_packages(["probe"], str(roles_dir), "Debian-13") == ["nginx"]

@@ -3,11 +3,12 @@ expired and unknown waivers stopping a real ansible-playbook run, and the not-ap
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -21,14 +22,9 @@ CATALOGUE = REPO / "policies" / "controls"
 TODAY = "2026-11-25"
 
 
-def _plugin() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "jamaa_waivers_plugin", REPO / "plugins" / "filter" / "jamaa_waivers.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def plugin(plugin_module: Callable[[Path], ModuleType]) -> Any:
+    return plugin_module(REPO / "plugins" / "filter" / "jamaa_waivers.py")
 
 
 def _env(tmp_path: Path, body: str, name: str = "lab") -> Path:
@@ -46,8 +42,7 @@ def _waiver(control: str, kind: str, value: str, expires: str = "2030-01-01") ->
     )
 
 
-def test_each_scope_kind_selects_its_hosts(tmp_path: Path) -> None:
-    plugin = _plugin()
+def test_each_scope_kind_selects_its_hosts(tmp_path: Path, plugin: Any) -> None:
     env = _env(
         tmp_path,
         "waivers:\n"
@@ -81,8 +76,7 @@ def test_each_scope_kind_selects_its_hosts(tmp_path: Path) -> None:
     }
 
 
-def test_an_expired_or_unknown_waiver_is_an_error_in_the_filter(tmp_path: Path) -> None:
-    plugin = _plugin()
+def test_an_expired_or_unknown_waiver_is_an_error_in_the_filter(tmp_path: Path, plugin: Any) -> None:
     expired = _env(tmp_path, "waivers:\n" + _waiver("HOST-SSH-010", "host", "srv-01", "2024-12-31"), "a")
     with pytest.raises(AnsibleFilterError, match=r"expired on 2024-12-31"):
         plugin.jamaa_waived_controls("srv-01", str(expired), str(CATALOGUE), [], [], None, TODAY)
@@ -91,8 +85,7 @@ def test_an_expired_or_unknown_waiver_is_an_error_in_the_filter(tmp_path: Path) 
         plugin.jamaa_waived_controls("srv-01", str(unknown), str(CATALOGUE), [], [], None, TODAY)
 
 
-def test_not_applicable_lists_kernel_controls_on_a_container_and_out_of_scope_roles() -> None:
-    plugin = _plugin()
+def test_not_applicable_lists_kernel_controls_on_a_container_and_out_of_scope_roles(plugin: Any) -> None:
     controls = load_catalogue(CATALOGUE).host_controls()
     kernel = {c.id for c in controls if c.kernel_level}
     on_container = plugin.jamaa_not_applicable(str(CATALOGUE), "systemd-nspawn", "full", ["c0410101"])

@@ -3,6 +3,10 @@ controls do not apply to it and why; the same module the filters, jamaa_context 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -150,17 +154,11 @@ def test_scope_label_says_when_no_commune_is_served() -> None:
     assert scope.scope_label("kernel", []) == "kernel, no commune served"
 
 
-def test_the_filter_and_the_role_use_the_module() -> None:
+def test_the_filter_and_the_role_use_the_module(plugin_module: Callable[[Path], ModuleType]) -> None:
     """The role's defaults carry no role list of their own, and the filter gives the module's answer."""
     defaults = yaml.safe_load((REPO / "roles" / "jamaa_context" / "defaults" / "main.yml").read_text())
     assert not [k for k in defaults if k.startswith("jamaa_context_roles") or "service_roles" in k]
-    import importlib.util
-
-    path = REPO / "plugins" / "filter" / "jamaa_waivers.py"
-    spec = importlib.util.spec_from_file_location("jamaa_filter", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = plugin_module(REPO / "plugins" / "filter" / "jamaa_waivers.py")
     assert module.jamaa_host_roles(ALL_ROLES, "kernel", []) == scope.host_roles(ALL_ROLES, "kernel", [])
     assert module.jamaa_host_roles(["backup"], "full", ["c1"]) == ["backup"]
     assert module.jamaa_host_roles(["backup"], "full", []) == []
