@@ -43,7 +43,7 @@ from jamaa.lab.system import (
     unmount_under,
     wait_all_gone,
 )
-from jamaa.lab.vm import start_vm, stop_vm, tap_prefix, wait_vm
+from jamaa.lab.vm import plug_usb_stick, start_vm, stop_vm, tap_prefix, unplug_usb_stick, wait_vm
 
 HOST_TOOLS = (
     "systemd-nspawn", "slirp4netns", "socat", "nc", "ip", "ssh",
@@ -341,6 +341,13 @@ class LabHandle:
         return run(
             ["ssh", "-F", self.ssh_config, "-o", "BatchMode=yes", host, command], check=False, timeout=timeout
         )
+
+    def plug_usb_stick(self, vm: str) -> None:
+        """Plug a USB stick into a lab VM that is running (QEMU's monitor), as a visitor would."""
+        plug_usb_stick(lab_dir(), vm)
+
+    def unplug_usb_stick(self, vm: str) -> None:
+        unplug_usb_stick(lab_dir(), vm)
 
     def converge_site(self, log: Path) -> int:
         """Run playbooks/site.yml on the lab's inventory (output to `log`); its exit status."""

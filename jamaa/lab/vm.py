@@ -11,6 +11,11 @@ out to Debian's archive, and SSH on a loopback port forward) and a tap device on
 kernel command line carries the host's name (`systemd.hostname=`) and LAN address (`jamaa.lan=MAC,IP/N`,
 turned into a networkd file by the image's `jamaa-lab-net` unit).
 
+Like a physical commune server it has a USB controller with a keyboard on it, and a USB stick that is
+not plugged in yet: `plug_usb_stick` plugs it in through QEMU's monitor (QMP, a Unix socket in the
+host's directory), as somebody in the town hall would, so the USB policy is tested on a device that
+arrives after the converge.
+
 Boots under TCG are not always clean (an early oops was seen once in a few boots): the serial log is
 watched for "Kernel panic", and a panicked boot, or one that does not answer SSH in time (a boot
 still writing to its console gets up to 3x `vm.boot_timeout_s`: on a busy machine TCG is slow, not
@@ -21,6 +26,8 @@ running.
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +53,14 @@ PANIC_MARKS = ("Kernel panic", "end Kernel panic", "Fatal exception")
 
 def vm_dir(lab_dir: Path, name: str) -> Path:
     return lab_dir / "hosts" / name
+
+
+def qmp_socket(lab_dir: Path, name: str) -> Path:
+    return vm_dir(lab_dir, name) / "qmp.sock"
+
+
+USB_STICK_ID = "stick0"
+USB_STICK_MB = 8
 
 
 def _mac(prefix: str, index: int) -> str:
@@ -87,6 +102,11 @@ def start_vm(
     data = directory / "data.qcow2"
     data.unlink(missing_ok=True)
     run(["qemu-img", "create", "-q", "-f", "qcow2", data, f"{data_gb}G"])
+    stick = directory / "stick.img"
+    stick.unlink(missing_ok=True)
+    run(["qemu-img", "create", "-q", "-f", "raw", stick, f"{USB_STICK_MB}M"])
+    qmp = qmp_socket(lab_dir, host.name)
+    qmp.unlink(missing_ok=True)
     console = lab_dir / "logs" / f"{host.name}.console.log"
     console.unlink(missing_ok=True)
     pidfile = directory / "qemu.pid"
@@ -114,6 +134,9 @@ def start_vm(
         "-device", f"virtio-net-pci,netdev=nat,mac={_mac('52:54:00:12', index)}",
         "-netdev", f"tap,id=lan,ifname={tap},script=no,downscript=no",
         "-device", f"virtio-net-pci,netdev=lan,mac={lan_mac}",
+        "-device", "qemu-xhci,id=usb", "-device", "usb-kbd,bus=usb.0",
+        "-drive", f"file={stick},if=none,id=stick,format=raw",
+        "-qmp", f"unix:{qmp},server=on,wait=off",
         "-serial", f"file:{console}", "-monitor", "none",
         "-daemonize", "-pidfile", str(pidfile),
     ]  # fmt: skip
@@ -127,6 +150,46 @@ def start_vm(
         run(["ip", "link", "del", tap], check=False)
         raise LabError(f"{host.name}: QEMU did not start: {error} (see {log})") from None
     record.boots += 1
+
+
+def monitor(lab_dir: Path, name: str, command: str, timeout: float = 15.0, **arguments: object) -> object:
+    """Run one QMP command on a lab VM's QEMU and return its result (LabError on an error reply)."""
+    path = qmp_socket(lab_dir, name)
+    if not path.exists():
+        raise LabError(f"{name}: no QEMU monitor at {path} (is it a lab VM, and is it up?)")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        stream = sock.makefile("rwb")
+
+        def ask(request: dict[str, object]) -> object:
+            stream.write(json.dumps(request).encode() + b"\n")
+            stream.flush()
+            while True:  # asynchronous events may come first
+                line = stream.readline()
+                if not line:
+                    raise LabError(f"{name}: QEMU closed its monitor during {request['execute']}")
+                reply = json.loads(line)
+                if "error" in reply:
+                    raise LabError(f"{name}: QMP {request['execute']}: {reply['error'].get('desc', reply)}")
+                if "return" in reply:
+                    return reply["return"]
+
+        stream.readline()  # the greeting
+        ask({"execute": "qmp_capabilities"})
+        request: dict[str, object] = {"execute": command}
+        if arguments:
+            request["arguments"] = arguments
+        return ask(request)
+
+
+def plug_usb_stick(lab_dir: Path, name: str) -> None:
+    """Plug the VM's USB stick into its USB controller (hot-plug, as a person would)."""
+    monitor(lab_dir, name, "device_add", driver="usb-storage", drive="stick", bus="usb.0", id=USB_STICK_ID)
+
+
+def unplug_usb_stick(lab_dir: Path, name: str) -> None:
+    monitor(lab_dir, name, "device_del", id=USB_STICK_ID)
 
 
 def write_seed(directory: Path, name: str, environments: Path) -> tuple[Path, int]:

@@ -22,8 +22,11 @@ from typing import Any
 # The kernel scope: only the roles that carry kernel-level controls (the lab's VM, where the
 # containers already cover the rest).
 KERNEL_ROLES: frozenset[str] = frozenset(
-    {"sysctl_hardening", "kernel_modules", "mounts_hardening", "core_dumps", "time_sync", "auditd", "aide"}
-)
+    {
+        "sysctl_hardening", "kernel_modules", "mounts_hardening", "core_dumps", "time_sync",
+        "auditd", "usbguard", "aide",
+    }
+)  # fmt: skip
 # Service roles run only on hosts that serve at least one commune.
 SERVICE_ROLES: frozenset[str] = frozenset({"tls_certificates", "postgresql", "nginx", "monitoring", "backup"})
 

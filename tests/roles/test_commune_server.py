@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,57 @@ def test_kernel_level_controls_are_recorded_not_applicable_on_containers_only(
     assert "HOST-SSH-021" in waived and waived["HOST-SSH-021"]["owner"], waived
 
 
+STICK = "QEMU USB HARDDRIVE"  # the product name QEMU's usb-storage device reports
+KEYBOARD = "QEMU USB Keyboard"
+
+
+def _usb_authorized(lab: Any, vm: str) -> dict[str, str]:
+    """Product name -> the kernel's `authorized` flag, for each USB device of the VM (sysfs)."""
+    out = lab.ssh(
+        vm,
+        "for d in /sys/bus/usb/devices/*; do [ -f $d/product ] && "
+        'printf "%s\\t%s\\n" "$(cat $d/product)" "$(cat $d/authorized)"; done; true',
+    ).stdout
+    return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
+
+
+@pytest.fixture(scope="module")
+def usb_stick(second_run: dict[str, Run], lab: Any, vm: str) -> Iterator[str]:
+    """A USB stick plugged into the converged VM (QEMU's monitor), left in through the reboot test."""
+    lab.plug_usb_stick(vm)
+    deadline = time.monotonic() + 60
+    while STICK not in _usb_authorized(lab, vm) and time.monotonic() < deadline:
+        time.sleep(1)
+    yield STICK
+    lab.unplug_usb_stick(vm)
+
+
+def test_a_usb_stick_plugged_into_the_converged_vm_is_blocked_and_its_keyboard_is_not(
+    lab: Any, vm: str, usb_stick: str
+) -> None:
+    devices = _usb_authorized(lab, vm)
+    assert usb_stick in devices, f"the stick never appeared on {vm}'s USB bus: {devices}"
+    assert devices[usb_stick] == "0", f"HOST-USB-002: the stick was authorised: {devices}"
+    assert devices.get(KEYBOARD) == "1", f"HOST-USB-002: the console keyboard is not usable: {devices}"
+    blocked = lab.ssh(vm, "usbguard list-devices --blocked").stdout
+    assert usb_stick in blocked, f"usbguard does not list the stick as blocked: {blocked}"
+    # The decision is logged with the device and the target.
+    audit = lab.ssh(vm, f"grep -F 'name \"{usb_stick}\"' /var/log/usbguard/usbguard-audit.log")
+    assert "target.new='block'" in audit.stdout, f"no block decision for the stick in the log: {audit.stdout}"
+
+
+def test_a_bad_usb_allow_rule_stops_the_run_and_leaves_the_policy_as_it_was(
+    second_run: dict[str, Run], lab: Any, vm: str
+) -> None:
+    before = lab.ssh(vm, "usbguard list-rules").stdout
+    bad = json.dumps({"usbguard_allow_rules": ["allow with-interfac equals { 08:*:* }"]})
+    run = playbook(lab, "-l", vm, "--tags", "HOST-USB-002", "-e", bad, timeout=600)
+    assert run.rc != 0, tail(run)
+    assert "failed to validate" in run.output and "RuleParserError" in run.output, tail(run)
+    assert run.recap[vm]["changed"] == 0, f"changes despite the bad rule: {run.changed_tasks()}"
+    assert lab.ssh(vm, "usbguard list-rules").stdout == before
+
+
 VM_CHECKS = {
     "kernel.kptr_restrict": ("sysctl -n kernel.kptr_restrict", "2"),
     "kernel.yama.ptrace_scope": ("sysctl -n kernel.yama.ptrace_scope", "1"),
@@ -237,11 +289,12 @@ VM_CHECKS = {
     "cramfs blocked": ("modprobe -n -v cramfs 2>&1 | tail -n 1", "install /bin/false"),
     "audit immutable": ("auditctl -s | awk '/^enabled/ {print $2}'", "2"),
     "audit identity rules": ("auditctl -l | grep -c -- '-k identity' | tr -d ' '", "8"),
+    "USBGuard": ("systemctl is-active usbguard", "active"),
 }
 
 
 def test_vm_hardening_persists_after_a_reboot_and_ssh_works(
-    second_run: dict[str, Run], lab: Any, vm: str
+    second_run: dict[str, Run], lab: Any, vm: str, usb_stick: str
 ) -> None:
     def observed() -> dict[str, str]:
         return {name: lab.ssh(vm, command).stdout.strip() for name, (command, _) in VM_CHECKS.items()}
@@ -263,3 +316,5 @@ def test_vm_hardening_persists_after_a_reboot_and_ssh_works(
     assert observed() == expected, "hardening lost across the reboot"
     chrony = lab.ssh(vm, "systemctl is-active chrony auditd")
     assert chrony.stdout.split() == ["active", "active"], chrony.stdout
+    # Present at boot, the stick goes through the policy again (PresentDevicePolicy=apply-policy).
+    assert _usb_authorized(lab, vm).get(usb_stick) == "0", "HOST-USB-002: the stick is usable after a reboot"

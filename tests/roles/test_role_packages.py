@@ -81,7 +81,7 @@ def test_an_install_in_a_play_is_found(tmp_path: Path) -> None:
 # host_packages role (one apt transaction for all of a host's roles) both read that list.
 
 RELEASES = ("Debian-12", "Debian-13")
-KERNEL_ONLY = {"aide", "auditd"}  # their packages need a host with its own kernel
+KERNEL_ONLY = {"aide", "auditd", "usbguard"}  # their packages need a host with its own kernel
 
 
 @pytest.fixture
@@ -129,9 +129,18 @@ def test_the_host_gets_every_package_its_roles_install_once(plugin: Any) -> None
     vm = plugin.jamaa_role_packages(roles, str(REPO / "roles"), "Debian-13", True)
     container = plugin.jamaa_role_packages(roles, str(REPO / "roles"), "Debian-12", False)
     assert len(vm) == len(set(vm))
-    assert {"nftables", "openssh-server", "chrony", "nginx", "postgresql-17", "aide", "auditd"} <= set(vm)
+    assert {
+        "nftables",
+        "openssh-server",
+        "chrony",
+        "nginx",
+        "postgresql-17",
+        "aide",
+        "auditd",
+        "usbguard",
+    } <= set(vm)
     assert "postgresql-15" in container and "postgresql-17" not in container
-    assert not {"aide", "auditd", "audispd-plugins"} & set(container)
+    assert not {"aide", "auditd", "audispd-plugins", "usbguard"} & set(container)
 
 
 def test_the_postgresql_package_matches_the_release_version() -> None:

@@ -30,7 +30,7 @@ ALL_ROLES = play_roles("commune_server.yml") + play_roles("backup.yml")
 
 def test_the_lab_servers_get_what_the_playbooks_applied_before() -> None:
     """A commune-serving host gets every role of the plays; one in the kernel scope (one commune)
-    the seven kernel roles; a full host serving no commune loses the service roles."""
+    the eight kernel roles; a full host serving no commune loses the service roles."""
     assert scope.host_roles(ALL_ROLES, "full", ["c0410101"]) == ALL_ROLES
     assert scope.host_roles(ALL_ROLES, "kernel", ["c0410305"]) == [
         "sysctl_hardening",
@@ -39,6 +39,7 @@ def test_the_lab_servers_get_what_the_playbooks_applied_before() -> None:
         "core_dumps",
         "time_sync",
         "auditd",
+        "usbguard",
         "aide",
     ]
     assert set(ALL_ROLES) - set(scope.host_roles(ALL_ROLES, "full", [])) == {

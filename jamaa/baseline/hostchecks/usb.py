@@ -1,0 +1,77 @@
+"""USB devices: USBGuard runs, blocks what its policy does not allow, and answers to root only."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jamaa.baseline.hostchecks import HostContext, active_enabled, cached, check, installed, run_ok
+
+DAEMON_CONF = "/etc/usbguard/usbguard-daemon.conf"
+APPLIED = {"apply-policy", "block", "reject"}  # a device goes through the rules, or is refused outright
+REFUSED = {"block", "reject"}
+
+
+def daemon_conf(host: Any, ctx: HostContext) -> dict[str, str]:
+    """The daemon's configuration file as the daemon reads it (`Key=value`, the last one wins)."""
+
+    def parse() -> dict[str, str]:
+        out = run_ok(host, f"cat {DAEMON_CONF}")
+        settings: dict[str, str] = {}
+        for line in out.splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and not key.startswith("#"):
+                settings[key.strip()] = value.strip()
+        return settings
+
+    return dict(cached(ctx, "usbguard-daemon.conf", parse))
+
+
+@check("HOST-USB-001")
+def usbguard_running(host: Any, ctx: HostContext) -> None:
+    installed(host, "usbguard")
+    active_enabled(host, "usbguard")
+
+
+@check("HOST-USB-002")
+def unknown_devices_blocked(host: Any, ctx: HostContext) -> None:
+    conf = daemon_conf(host, ctx)
+    # The running daemon's own answer for the two it reports, the file for the rest.
+    live = {
+        name: run_ok(host, f"usbguard get-parameter {name}").strip()
+        for name in ("ImplicitPolicyTarget", "InsertedDevicePolicy")
+    }
+    assert live["ImplicitPolicyTarget"] in REFUSED, f"ImplicitPolicyTarget={live['ImplicitPolicyTarget']}"
+    assert live["InsertedDevicePolicy"] in APPLIED, f"InsertedDevicePolicy={live['InsertedDevicePolicy']}"
+    for key in ("PresentDevicePolicy", "PresentControllerPolicy"):
+        assert conf.get(key) in APPLIED, f"{key}={conf.get(key, '(unset: keep)')} in {DAEMON_CONF}"
+    assert conf.get("AuthorizedDefault") == "none", (
+        f"AuthorizedDefault={conf.get('AuthorizedDefault', '(unset)')}: a device plugged in while the "
+        "daemon is down would be usable"
+    )
+    # The kernel side: each controller starts new devices unauthorised, so only the daemon lets one in.
+    open_controllers = run_ok(
+        host,
+        "for f in /sys/bus/usb/devices/usb*/authorized_default; do "
+        '[ -e "$f" ] && [ "$(cat "$f")" != 0 ] && echo "${f%/authorized_default}"; done; true',
+    ).split()
+    assert not open_controllers, f"controllers that authorise new devices by default: {open_controllers}"
+    # No rule in the loaded policy allows any device whatever it is.
+    rules = run_ok(host, "usbguard list-rules").splitlines()
+    blanket = [r for r in rules if re.fullmatch(r"\s*\d+:\s*allow\s*", r)]
+    assert not blanket, f"the loaded policy allows every device: {blanket}"
+
+
+@check("HOST-USB-003")
+def only_root_changes_the_policy(host: Any, ctx: HostContext) -> None:
+    conf = daemon_conf(host, ctx)
+    users = conf.get("IPCAllowedUsers", "").split()
+    assert users == ["root"], f"IPCAllowedUsers={conf.get('IPCAllowedUsers', '(unset: everyone)')}"
+    assert not conf.get("IPCAllowedGroups"), f"IPCAllowedGroups={conf['IPCAllowedGroups']}"
+    acl_dir = conf.get("IPCAccessControlFiles")
+    if acl_dir:
+        grants = run_ok(host, f"ls -A {acl_dir} 2>/dev/null; true").split()
+        assert not [g for g in grants if g not in ("root", "0")], f"IPC access granted in {acl_dir}: {grants}"
+    dbus = host.service("usbguard-dbus")
+    assert not dbus.is_running, "usbguard-dbus runs: its polkit rule lets sudo and plugdev allow devices"
+    assert not dbus.is_enabled, "usbguard-dbus is enabled"
