@@ -317,3 +317,13 @@ def test_inotify_instances_are_raised_for_many_containers_and_never_lowered(
     assert int(setting.read_text()) == 200 * system.INOTIFY_PER_CONTAINER
     assert system.ensure_inotify_instances(3) is None  # already enough: left as it is
     assert int(setting.read_text()) == 200 * system.INOTIFY_PER_CONTAINER
+
+
+def test_the_vm_monitor_of_a_lab_without_that_vm_is_a_one_line_error(tmp_path: Path) -> None:
+    from jamaa.lab.system import LabError
+    from jamaa.lab.vm import plug_usb_stick
+
+    with pytest.raises(
+        LabError, match=r"^vm-09: no QEMU monitor at .*qmp\.sock \(is it a lab VM, and is it up\?\)$"
+    ):
+        plug_usb_stick(tmp_path, "vm-09")

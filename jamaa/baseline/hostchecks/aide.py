@@ -66,3 +66,17 @@ def audit_tools(host: Any, ctx: HostContext) -> None:
 def private(host: Any, ctx: HostContext) -> None:
     mode_at_most(host, _conf(ctx), 0o600, group=None)
     mode_at_most(host, _db(ctx), 0o600, group=None)
+
+
+@check("HOST-AIDE-006")
+def package_checksums_weekly(host: Any, ctx: HostContext) -> None:
+    installed(host, "debsums")
+    timer = host.service("jamaa-debsums-check.timer")
+    assert timer.is_enabled and timer.is_running, "jamaa-debsums-check.timer is not enabled and active"
+    calendar = host.run("systemctl show -p TimersCalendar --value jamaa-debsums-check.timer").stdout
+    assert re.search(r"OnCalendar=(Sun|Mon|Tue|Wed|Thu|Fri|Sat|weekly)", calendar), (
+        f"jamaa-debsums-check.timer does not run weekly: {calendar.strip()}"
+    )
+    # The last check, if one ran, found every package file as its package shipped it.
+    result = host.run("systemctl show -p Result --value jamaa-debsums-check.service").stdout.strip()
+    assert result == "success", f"the last debsums check failed ({result}): journalctl -u jamaa-debsums-check"
