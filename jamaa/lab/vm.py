@@ -135,7 +135,6 @@ def start_vm(
         "-netdev", f"tap,id=lan,ifname={tap},script=no,downscript=no",
         "-device", f"virtio-net-pci,netdev=lan,mac={lan_mac}",
         "-device", "qemu-xhci,id=usb", "-device", "usb-kbd,bus=usb.0",
-        "-drive", f"file={stick},if=none,id=stick,format=raw",
         "-qmp", f"unix:{qmp},server=on,wait=off",
         "-serial", f"file:{console}", "-monitor", "none",
         "-daemonize", "-pidfile", str(pidfile),
@@ -152,7 +151,9 @@ def start_vm(
     record.boots += 1
 
 
-def monitor(lab_dir: Path, name: str, command: str, timeout: float = 15.0, **arguments: object) -> object:
+def monitor(
+    lab_dir: Path, name: str, command: str, arguments: dict[str, object] | None = None, timeout: float = 15.0
+) -> object:
     """Run one QMP command on a lab VM's QEMU and return its result (LabError on an error reply)."""
     path = qmp_socket(lab_dir, name)
     if not path.exists():
@@ -184,12 +185,18 @@ def monitor(lab_dir: Path, name: str, command: str, timeout: float = 15.0, **arg
 
 
 def plug_usb_stick(lab_dir: Path, name: str) -> None:
-    """Plug the VM's USB stick into its USB controller (hot-plug, as a person would)."""
-    monitor(lab_dir, name, "device_add", driver="usb-storage", drive="stick", bus="usb.0", id=USB_STICK_ID)
+    """Plug the VM's USB stick into its USB controller (hot-plug, as a person would). Its disk is
+    attached to QEMU first, under a new node name each time (QEMU keeps a node after an unplug)."""
+    node = f"stick-{time.monotonic_ns()}"
+    image = str(vm_dir(lab_dir, name) / "stick.img")
+    disk = {"driver": "file", "filename": image}
+    monitor(lab_dir, name, "blockdev-add", {"driver": "raw", "node-name": node, "file": disk})
+    stick: dict[str, object] = {"driver": "usb-storage", "drive": node, "bus": "usb.0", "id": USB_STICK_ID}
+    monitor(lab_dir, name, "device_add", stick)
 
 
 def unplug_usb_stick(lab_dir: Path, name: str) -> None:
-    monitor(lab_dir, name, "device_del", id=USB_STICK_ID)
+    monitor(lab_dir, name, "device_del", {"id": USB_STICK_ID})
 
 
 def write_seed(directory: Path, name: str, environments: Path) -> tuple[Path, int]:

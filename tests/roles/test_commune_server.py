@@ -247,10 +247,17 @@ def _usb_authorized(lab: Any, vm: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def usb_stick(second_run: dict[str, Run], lab: Any, vm: str) -> Iterator[str]:
     """A USB stick plugged into the converged VM (QEMU's monitor), left in through the reboot test."""
+
+    def wait_for(present: bool) -> None:
+        deadline = time.monotonic() + 60
+        while (STICK in _usb_authorized(lab, vm)) != present and time.monotonic() < deadline:
+            time.sleep(1)
+
+    if STICK in _usb_authorized(lab, vm):  # left in by an interrupted run: plug it in anew
+        lab.unplug_usb_stick(vm)
+        wait_for(False)
     lab.plug_usb_stick(vm)
-    deadline = time.monotonic() + 60
-    while STICK not in _usb_authorized(lab, vm) and time.monotonic() < deadline:
-        time.sleep(1)
+    wait_for(True)
     yield STICK
     lab.unplug_usb_stick(vm)
 
