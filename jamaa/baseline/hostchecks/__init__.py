@@ -154,6 +154,21 @@ def cached(ctx: HostContext, key: str, compute: Callable[[], Any]) -> Any:
     return ctx.cache[key]
 
 
+def key_values(host: Any, ctx: HostContext, path: str) -> dict[str, str]:
+    """A `Key = value` file (auditd.conf, usbguard-daemon.conf) as its daemon reads it: comments
+    skipped, spaces around `=` stripped, the last value of a key wins. Read once per host."""
+
+    def read() -> dict[str, str]:
+        settings: dict[str, str] = {}
+        for line in run_ok(host, f"cat {shlex.quote(path)}").splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and not key.startswith("#"):
+                settings[key.strip()] = value.strip()
+        return settings
+
+    return dict(cached(ctx, path, read))
+
+
 def run_ok(host: Any, command: str) -> str:
     """Run a command that must succeed; return its stdout."""
     result = host.run(command)

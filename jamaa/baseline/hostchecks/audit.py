@@ -16,6 +16,7 @@ from jamaa.baseline.hostchecks import (
     cached,
     check,
     installed,
+    key_values,
     mode_at_most,
     run_ok,
     setting,
@@ -101,16 +102,7 @@ for _control in sorted(set(RULES) | set(EXECUTIONS)):
 
 
 def auditd_conf(host: Any, ctx: HostContext) -> dict[str, str]:
-    def read() -> dict[str, str]:
-        text = host.file("/etc/audit/auditd.conf").content_string
-        return {
-            k.strip(): v.strip()
-            for k, _, v in (
-                line.partition("=") for line in text.splitlines() if "=" in line and not line.startswith("#")
-            )
-        }
-
-    return dict(cached(ctx, "auditd.conf", read))
+    return key_values(host, ctx, "/etc/audit/auditd.conf")
 
 
 @check("HOST-AUDIT-001")

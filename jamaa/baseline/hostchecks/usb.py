@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jamaa.baseline.hostchecks import HostContext, active_enabled, cached, check, installed, run_ok
+from jamaa.baseline.hostchecks import HostContext, active_enabled, check, installed, key_values, run_ok
 
 DAEMON_CONF = "/etc/usbguard/usbguard-daemon.conf"
 APPLIED = {"apply-policy", "block", "reject"}  # a device goes through the rules, or is refused outright
@@ -13,18 +13,7 @@ REFUSED = {"block", "reject"}
 
 
 def daemon_conf(host: Any, ctx: HostContext) -> dict[str, str]:
-    """The daemon's configuration file as the daemon reads it (`Key=value`, the last one wins)."""
-
-    def parse() -> dict[str, str]:
-        out = run_ok(host, f"cat {DAEMON_CONF}")
-        settings: dict[str, str] = {}
-        for line in out.splitlines():
-            key, sep, value = line.strip().partition("=")
-            if sep and not key.startswith("#"):
-                settings[key.strip()] = value.strip()
-        return settings
-
-    return dict(cached(ctx, "usbguard-daemon.conf", parse))
+    return key_values(host, ctx, DAEMON_CONF)
 
 
 @check("HOST-USB-001")
