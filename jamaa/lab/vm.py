@@ -59,6 +59,10 @@ def qmp_socket(lab_dir: Path, name: str) -> Path:
     return vm_dir(lab_dir, name) / "qmp.sock"
 
 
+def usb_stick_image(lab_dir: Path, name: str) -> Path:
+    return vm_dir(lab_dir, name) / "stick.img"
+
+
 USB_STICK_ID = "stick0"
 USB_STICK_MB = 8
 
@@ -102,7 +106,7 @@ def start_vm(
     data = directory / "data.qcow2"
     data.unlink(missing_ok=True)
     run(["qemu-img", "create", "-q", "-f", "qcow2", data, f"{data_gb}G"])
-    stick = directory / "stick.img"
+    stick = usb_stick_image(lab_dir, host.name)
     stick.unlink(missing_ok=True)
     run(["qemu-img", "create", "-q", "-f", "raw", stick, f"{USB_STICK_MB}M"])
     qmp = qmp_socket(lab_dir, host.name)
@@ -188,8 +192,7 @@ def plug_usb_stick(lab_dir: Path, name: str) -> None:
     """Plug the VM's USB stick into its USB controller (hot-plug, as a person would). Its disk is
     attached to QEMU first, under a new node name each time (QEMU keeps a node after an unplug)."""
     node = f"stick-{time.monotonic_ns()}"
-    image = str(vm_dir(lab_dir, name) / "stick.img")
-    disk = {"driver": "file", "filename": image}
+    disk = {"driver": "file", "filename": str(usb_stick_image(lab_dir, name))}
     monitor(lab_dir, name, "blockdev-add", {"driver": "raw", "node-name": node, "file": disk})
     stick: dict[str, object] = {"driver": "usb-storage", "drive": node, "bus": "usb.0", "id": USB_STICK_ID}
     monitor(lab_dir, name, "device_add", stick)

@@ -12,10 +12,6 @@ APPLIED = {"apply-policy", "block", "reject"}  # a device goes through the rules
 REFUSED = {"block", "reject"}
 
 
-def daemon_conf(host: Any, ctx: HostContext) -> dict[str, str]:
-    return key_values(host, ctx, DAEMON_CONF)
-
-
 @check("HOST-USB-001")
 def usbguard_running(host: Any, ctx: HostContext) -> None:
     installed(host, "usbguard")
@@ -24,7 +20,7 @@ def usbguard_running(host: Any, ctx: HostContext) -> None:
 
 @check("HOST-USB-002")
 def unknown_devices_blocked(host: Any, ctx: HostContext) -> None:
-    conf = daemon_conf(host, ctx)
+    conf = key_values(host, ctx, DAEMON_CONF)
     # The running daemon's own answer for the two it reports, the file for the rest.
     live = {
         name: run_ok(host, f"usbguard get-parameter {name}").strip()
@@ -53,7 +49,7 @@ def unknown_devices_blocked(host: Any, ctx: HostContext) -> None:
 
 @check("HOST-USB-003")
 def only_root_changes_the_policy(host: Any, ctx: HostContext) -> None:
-    conf = daemon_conf(host, ctx)
+    conf = key_values(host, ctx, DAEMON_CONF)
     users = conf.get("IPCAllowedUsers", "").split()
     assert users == ["root"], f"IPCAllowedUsers={conf.get('IPCAllowedUsers', '(unset: everyone)')}"
     assert not conf.get("IPCAllowedGroups"), f"IPCAllowedGroups={conf['IPCAllowedGroups']}"
