@@ -206,6 +206,45 @@ def test_check_diff_on_a_converged_host_reports_no_change(
     assert run.recap[container]["changed"] == 0, f"--check --diff reports changes: {run.changed_tasks()}"
 
 
+def _pam_unix_auth(lab: Any, host: str) -> str:
+    return lab.ssh(host, "grep -w pam_unix.so /etc/pam.d/common-auth").stdout
+
+
+def test_a_libpam_runtime_upgrade_does_not_bring_empty_passwords_back(
+    second_run: dict[str, Run], lab: Any, container: str
+) -> None:
+    # What an upgrade does: the package's own unix profile (with nullok) is written, then its postinst
+    # rebuilds the stacks (pam-auth-update --package).
+    reinstall = "DEBIAN_FRONTEND=noninteractive apt-get install --reinstall -y -q libpam-runtime"
+    upgrade = lab.ssh(container, reinstall, timeout=600)
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "nullok" in lab.ssh(container, "cat /usr/share/pam-configs/unix").stdout, "not the package's file"
+    auth = _pam_unix_auth(lab, container)
+    assert auth and "nullok" not in auth, f"HOST-PAM-019: the upgrade restored nullok: {auth}"
+    verify = lab.ssh(container, "dpkg --verify libpam-runtime")
+    assert verify.returncode == 0 and not verify.stdout, f"libpam-runtime's files differ: {verify.stdout}"
+
+
+def test_a_host_whose_unix_profile_an_earlier_version_edited_is_brought_back_to_the_package(
+    second_run: dict[str, Run], lab: Any, container: str
+) -> None:
+    # The state an earlier Jamaa left: Debian's unix profile edited in place and enabled, no jamaa-unix.
+    earlier = lab.ssh(
+        container,
+        "rm /usr/share/pam-configs/jamaa-unix && sed -i 's/ nullok//' /usr/share/pam-configs/unix"
+        " && pam-auth-update --package --enable unix && dpkg --verify libpam-runtime",
+    )
+    assert "/usr/share/pam-configs/unix" in earlier.stdout, earlier.stdout + earlier.stderr
+    run = playbook(lab, "-l", container, "--tags", "pam", timeout=900)
+    assert run.rc == 0, tail(run)
+    restored = lab.ssh(container, "dpkg --verify libpam-runtime").stdout
+    assert restored == "", f"Debian's unix profile not restored: {restored}"
+    auth = _pam_unix_auth(lab, container)
+    assert auth and "nullok" not in auth, f"HOST-PAM-019: nullok after the migration: {auth}"
+    again = playbook(lab, "-l", container, "--tags", "pam", timeout=900)
+    assert again.rc == 0 and again.recap[container]["changed"] == 0, again.changed_tasks()
+
+
 def _json_on(lab: Any, host: str, path: str) -> Any:
     result = lab.ssh(host, f"cat {path}")
     assert result.returncode == 0, f"{host}: cannot read {path}: {result.stderr}"

@@ -149,6 +149,13 @@ def no_nullok(host: Any, ctx: HostContext) -> None:
         " ".join(w) for w in module_lines(host, ctx, "pam_unix.so") if "nullok" in w or "nullok_secure" in w
     ]
     assert not bad, f"pam_unix accepts empty passwords: {bad}"
+    # libpam-runtime's postinst rebuilds the stacks from the enabled profiles: one with nullok (Debian's
+    # own unix profile, which each upgrade restores) would bring it back until the next converge.
+    enabled = host.run(
+        "for p in $(debconf-show libpam-runtime | sed -n 's|^[* ]*libpam-runtime/profiles: ||p' | tr -d ,);"
+        " do grep -lw -e nullok -e nullok_secure /usr/share/pam-configs/$p; done"
+    ).stdout.split()
+    assert not enabled, f"pam-auth-update profiles with nullok enabled (an upgrade restores it): {enabled}"
 
 
 @check("HOST-PAM-020")
