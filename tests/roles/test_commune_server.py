@@ -315,6 +315,21 @@ def test_a_usb_stick_plugged_into_the_converged_vm_is_blocked_and_its_keyboard_i
     assert "target.new='block'" in audit.stdout, f"no block decision for the stick in the log: {audit.stdout}"
 
 
+def test_after_a_rotation_the_usb_decision_log_is_still_roots_and_still_written(
+    lab: Any, vm: str, usb_stick: str
+) -> None:
+    log = "/var/log/usbguard/usbguard-audit.log"
+    rotated = lab.ssh(vm, f"logrotate --force /etc/logrotate.d/usbguard && stat -c '%a %U' {log}")
+    assert rotated.returncode == 0, rotated.stderr
+    assert rotated.stdout.split() == ["600", "root"], f"HOST-USB-004: {log} after rotation: {rotated.stdout}"
+    # A decision after the rotation (the keyboard allowed again) lands in the log, not in a rotated copy.
+    keyboard = lab.ssh(vm, f"usbguard list-devices | grep -F '{KEYBOARD}' | cut -d: -f1").stdout.strip()
+    assert keyboard, "the keyboard is not in usbguard's device list"
+    lab.ssh(vm, f"usbguard allow-device {keyboard}")
+    written = lab.ssh(vm, f"grep -cF 'name \"{KEYBOARD}\"' {log}").stdout.strip()
+    assert written not in ("", "0"), f"HOST-USB-004: the daemon no longer writes to {log} after a rotation"
+
+
 def test_a_bad_usb_allow_rule_stops_the_run_and_leaves_the_policy_as_it_was(
     second_run: dict[str, Run], lab: Any, vm: str
 ) -> None:

@@ -103,3 +103,18 @@ def receiver_lan_only(host: Any, ctx: HostContext) -> None:
     # the senders are limited where packets arrive, by the firewall (AllowedSender would be a second lock)
     assert opened, "the firewall does not open the log port (514) to the declared senders"
     assert all("saddr" in r for r in opened), f"port 514 is open to anyone: {opened}"
+
+
+@check("HOST-LOG-009")
+def logs_rotated(host: Any, ctx: HostContext) -> None:
+    installed(host, "logrotate")
+    active_enabled(host, "logrotate.timer")
+    calendar = run_ok(host, "systemctl show -p TimersCalendar --value logrotate.timer")
+    assert "daily" in calendar or "*-*-* 00:00:00" in calendar, f"logrotate.timer is not daily: {calendar}"
+    # logrotate reads its whole configuration without error (a bad entry stops every rotation after it)
+    parsed = host.run("logrotate --debug /etc/logrotate.conf")
+    output = parsed.stderr + parsed.stdout
+    assert parsed.rc == 0, f"logrotate cannot read its configuration: {output.strip()[-300:]}"
+    if setting(ctx, ROLE, "journald_logging_receiver"):
+        entry = re.search(r"^rotating pattern: /var/log/remote/\*\.log\s", output, re.M)
+        assert entry, "no logrotate entry for the received logs in /var/log/remote"

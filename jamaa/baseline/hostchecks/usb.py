@@ -60,3 +60,29 @@ def only_root_changes_the_policy(host: Any, ctx: HostContext) -> None:
     dbus = host.service("usbguard-dbus")
     assert not dbus.is_running, "usbguard-dbus runs: its polkit rule lets sudo and plugdev allow devices"
     assert not dbus.is_enabled, "usbguard-dbus is enabled"
+
+
+def rotation_modes(logrotate_conf: str, log: str) -> list[str]:
+    """The `create` modes of the logrotate entries that name `log` (files concatenated): the mode the
+    log is recreated with at each rotation. A bare `create` keeps the old file's mode."""
+    modes = []
+    for header, body in re.findall(r"([^{}]*)\{([^{}]*)\}", logrotate_conf):
+        if log in header.split():
+            modes += re.findall(r"^\s*create\s+([0-7]{3,4})\b", body, flags=re.MULTILINE)
+    return modes
+
+
+@check("HOST-USB-004")
+def decision_log_for_root_only(host: Any, ctx: HostContext) -> None:
+    conf = key_values(host, ctx, DAEMON_CONF)
+    assert conf.get("AuditBackend") == "FileAudit", f"AuditBackend={conf.get('AuditBackend', '(unset)')}"
+    log = conf.get("AuditFilePath", "")
+    assert log, f"no AuditFilePath in {DAEMON_CONF}"
+    current = host.file(log)
+    assert current.exists, f"{log} does not exist"
+    assert current.user == "root" and not current.mode & 0o077, (
+        f"{log} is {current.user}:{current.group} {current.mode:04o}: other accounts can read it"
+    )
+    entries = run_ok(host, "cat /etc/logrotate.conf /etc/logrotate.d/* 2>/dev/null; true")
+    opened = [mode for mode in rotation_modes(entries, log) if int(mode, 8) & 0o077]
+    assert not opened, f"logrotate recreates {log} with mode {opened[0]}: other accounts can read it"
