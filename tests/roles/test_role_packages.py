@@ -191,3 +191,51 @@ def test_a_release_without_variables_or_an_unknown_role_is_named(tmp_path: Path,
     with pytest.raises(AnsibleFilterError, match=r"nope: no such role"):
         plugin.jamaa_role_packages(["nope"], str(roles_dir), "Debian-13")
     assert plugin.jamaa_role_packages(["probe"], str(roles_dir), "Debian-13") == ["nginx"]
+
+
+# --- the transaction in the background ----------------------------------------------------------------
+# commune_server.yml includes host_packages twice; the roles between the two run while the transaction
+# does, so they must be the ones the first include names, and must not call apt themselves (dpkg's lock
+# is held) beyond their own install task, which host_packages skips them into when their packages are
+# already installed.
+
+
+def _play_entries() -> list[dict[str, Any]]:
+    play = yaml.safe_load((REPO / "playbooks" / "commune_server.yml").read_text(encoding="utf-8"))
+    return list(play[0]["roles"])
+
+
+def test_the_roles_between_the_two_package_steps_are_the_ones_the_first_names() -> None:
+    entries = _play_entries()
+    start, wait = [i for i, entry in enumerate(entries) if entry["role"] == "host_packages"]
+    assert entries[wait].get("host_packages_wait") is True
+    between = [entry["role"] for entry in entries[start + 1 : wait]]
+    assert between == entries[start]["host_packages_background_roles"]
+    assert between, "no role runs while the transaction does"
+
+
+PACKAGE_MODULES = ("ansible.builtin.apt", "ansible.builtin.package", "ansible.builtin.dpkg_selections")
+
+
+def _apt_tasks(role: str) -> list[str]:
+    found = []
+    for path in sorted((REPO / "roles" / role / "tasks").glob("*.yml")):
+        for task in _tasks(yaml.safe_load(path.read_text(encoding="utf-8")) or []):
+            for module in PACKAGE_MODULES:
+                if module in task:
+                    found.append(f"roles/{role}: {task.get('name')}: {task[module]}")
+            included = (task.get("ansible.builtin.include_role") or {}).get("name")
+            if included and included != "jamaa_context":
+                found += _apt_tasks(included)
+    return found
+
+
+def test_the_roles_run_during_the_transaction_only_install_their_own_list() -> None:
+    entries = _play_entries()
+    (start,) = [entry for entry in entries if entry.get("host_packages_background_roles")]
+    offenders = []
+    for role in start["host_packages_background_roles"]:
+        for task in _apt_tasks(role):
+            if f"'name': '{{{{ {role}_packages }}}}'" not in task:
+                offenders.append(task)
+    assert not offenders, "apt while dpkg's lock is held:\n" + "\n".join(offenders)
