@@ -245,6 +245,77 @@ def test_a_host_whose_unix_profile_an_earlier_version_edited_is_brought_back_to_
     assert again.rc == 0 and again.recap[container]["changed"] == 0, again.changed_tasks()
 
 
+# --- the apt transaction in the background (host_packages) ----------------------------------------------
+BACKGROUND_TASK = "in the background while these roles run"
+FOREGROUND_TASK = "Packages | Install them in one apt transaction]"
+WAIT_TASK = "Packages | Wait for the apt transaction started in the background"
+FAILING_HOOK = "/etc/apt/apt.conf.d/99jamaa-test-refuse"
+
+
+def task_status(run: Run, fragment: str) -> str:
+    """The first result line (`ok:`, `changed:`, `skipping:`, `fatal:`) of the task named with `fragment`."""
+    found = False
+    for line in run.output.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            found = fragment in line
+        elif found and line.split(":", 1)[0] in {"ok", "changed", "skipping", "fatal", "failed"}:
+            return line.split(":", 1)[0]
+    return "not run"
+
+
+def _installed(lab: Any, host: str, package: str) -> bool:
+    status = lab.ssh(host, f"dpkg-query -W -f='${{Status}}' {package}").stdout
+    return status == "install ok installed"
+
+
+@pytest.fixture
+def logrotate_removed(second_run: dict[str, Run], lab: Any, container: str) -> Iterator[str]:
+    """A converged server that lost logrotate (journald_logging installs it): the next run's
+    transaction has one package; the state is converged again afterwards."""
+    removed = lab.ssh(container, "DEBIAN_FRONTEND=noninteractive apt-get remove -y -q logrotate", timeout=300)
+    assert removed.returncode == 0, removed.stderr
+    yield container
+    lab.ssh(container, f"rm -f {FAILING_HOOK}")
+    if not _installed(lab, container, "logrotate"):
+        playbook(lab, "-l", container, "--tags", "packages,logging", timeout=900)
+
+
+def test_the_transaction_runs_in_the_background_and_its_failure_fails_the_run_with_apts_message(
+    lab: Any, logrotate_removed: str
+) -> None:
+    host = logrotate_removed
+    # dpkg refuses to run: what a broken maintainer hook or a full disk would do mid-converge.
+    lab.ssh(host, f"""echo 'DPkg::Pre-Invoke {{ "echo jamaa-test-refuses; false"; }};' > {FAILING_HOOK}""")
+    failed = playbook(lab, "-l", host, "--tags", "packages,logging", timeout=900)
+    assert failed.rc != 0, tail(failed)
+    assert task_status(failed, BACKGROUND_TASK) == "changed", tail(failed)
+    assert task_status(failed, WAIT_TASK) == "fatal", tail(failed)
+    assert "Pre-Invoke" in failed.output, "the wait does not show apt's own message:\n" + tail(failed)
+    assert not _installed(lab, host, "logrotate")
+
+    lab.ssh(host, f"rm -f {FAILING_HOOK}")
+    run = playbook(lab, "-l", host, "--tags", "packages,logging", timeout=900)
+    assert run.rc == 0, tail(run)
+    assert task_status(run, BACKGROUND_TASK) == "changed" and task_status(run, WAIT_TASK) == "ok"
+    assert _installed(lab, host, "logrotate")
+    again = playbook(lab, "-l", host, "--tags", "packages,logging", timeout=900)
+    assert again.rc == 0 and again.recap[host]["changed"] == 0, again.changed_tasks()
+
+
+def test_a_role_run_meanwhile_that_needs_a_package_of_the_transaction_gets_it_in_the_foreground(
+    lab: Any, logrotate_removed: str
+) -> None:
+    host = logrotate_removed
+    # journald_logging needs logrotate: were it run during the transaction, its own install would wait
+    # on dpkg's lock.
+    extra = json.dumps({"host_packages_background_roles": ["journald_logging"]})
+    run = playbook(lab, "-l", host, "--tags", "packages,logging", "-e", extra, timeout=900)
+    assert run.rc == 0, tail(run)
+    assert task_status(run, FOREGROUND_TASK) == "changed", tail(run)
+    assert task_status(run, BACKGROUND_TASK) == "skipping" and task_status(run, WAIT_TASK) == "skipping"
+    assert _installed(lab, host, "logrotate")
+
+
 def _json_on(lab: Any, host: str, path: str) -> Any:
     result = lab.ssh(host, f"cat {path}")
     assert result.returncode == 0, f"{host}: cannot read {path}: {result.stderr}"
