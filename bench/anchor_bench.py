@@ -107,7 +107,8 @@ def scores(state: LabState, host: str, tarball: bytes) -> dict[str, Any]:
 
 
 def ratio(jamaa: float, devsec: float) -> float:
-    return round(jamaa / devsec, 2) if devsec else float("inf")
+    """Three decimals: with two, 0.5046 printed and compared as 0.5 and passed a 0.5 target."""
+    return round(jamaa / devsec, 3) if devsec else float("inf")
 
 
 def main() -> int:
@@ -180,12 +181,13 @@ def main() -> int:
     for run, target, value in (("first", TARGET_FIRST, first), ("second", TARGET_SECOND, second)):
         d, j = runs[f"devsec_{run}"], runs[f"jamaa_{run}"]
         verdict = "met" if value <= target else "MISSED"
-        print(f"{run + ' run (s)':<22}{d['seconds']:>12}{j['seconds']:>12}{value:>8}  ≤ {target} {verdict}")
+        times = f"{d['seconds']:>12}{j['seconds']:>12}"
+        print(f"{run + ' run (s)':<22}{times}{value:>8.3f}  ≤ {target} {verdict}")
         print(f"{'  tasks ok / changed':<22}{d['ok']:>7} / {d['changed']:<3}{j['ok']:>7} / {j['changed']:<3}")
     m = runs["devsec_second_mitogen"]
     print(
         f"{'second, both Mitogen':<22}{m['seconds']:>12}{runs['jamaa_second']['seconds']:>12}"
-        f"{second_same_strategy:>8}  (the roles' share; dev-sec ok / changed {m['ok']} / {m['changed']})"
+        f"{second_same_strategy:>8.3f}  (the roles' share; dev-sec ok / changed {m['ok']} / {m['changed']})"
     )
     for host in (DEVSEC_HOST, JAMAA_HOST):
         lynis, audit = results[host]["lynis"], results[host]["ssh_audit"]
