@@ -102,9 +102,14 @@ def _install_names(role: str) -> list[Any]:
     return names
 
 
-def _commune_server_roles() -> list[str]:
+def _play_entries() -> list[dict[str, Any]]:
+    """The role entries of commune_server.yml, with their parameters."""
     play = yaml.safe_load((REPO / "playbooks" / "commune_server.yml").read_text(encoding="utf-8"))
-    return [entry["role"] for entry in play[0]["roles"]]
+    return list(play[0]["roles"])
+
+
+def _commune_server_roles() -> list[str]:
+    return [entry["role"] for entry in _play_entries()]
 
 
 def test_each_role_installs_the_list_of_its_release_variables() -> None:
@@ -200,11 +205,6 @@ def test_a_release_without_variables_or_an_unknown_role_is_named(tmp_path: Path,
 # already installed.
 
 
-def _play_entries() -> list[dict[str, Any]]:
-    play = yaml.safe_load((REPO / "playbooks" / "commune_server.yml").read_text(encoding="utf-8"))
-    return list(play[0]["roles"])
-
-
 def test_the_roles_between_the_two_package_steps_are_the_ones_the_first_names() -> None:
     entries = _play_entries()
     start, wait = [i for i, entry in enumerate(entries) if entry["role"] == "host_packages"]
@@ -217,13 +217,14 @@ def test_the_roles_between_the_two_package_steps_are_the_ones_the_first_names() 
 PACKAGE_MODULES = ("ansible.builtin.apt", "ansible.builtin.package", "ansible.builtin.dpkg_selections")
 
 
-def _apt_tasks(role: str) -> list[str]:
+def _apt_tasks(role: str) -> list[tuple[str, Any]]:
+    """(where, module arguments) of each package task of the role and of the roles it includes."""
     found = []
     for path in sorted((REPO / "roles" / role / "tasks").glob("*.yml")):
         for task in _tasks(yaml.safe_load(path.read_text(encoding="utf-8")) or []):
             for module in PACKAGE_MODULES:
                 if module in task:
-                    found.append(f"roles/{role}: {task.get('name')}: {task[module]}")
+                    found.append((f"roles/{role}: {task.get('name')}: {task[module]}", task[module]))
             included = (task.get("ansible.builtin.include_role") or {}).get("name")
             if included and included != "jamaa_context":
                 found += _apt_tasks(included)
@@ -235,7 +236,8 @@ def test_the_roles_run_during_the_transaction_only_install_their_own_list() -> N
     (start,) = [entry for entry in entries if entry.get("host_packages_background_roles")]
     offenders = []
     for role in start["host_packages_background_roles"]:
-        for task in _apt_tasks(role):
-            if f"'name': '{{{{ {role}_packages }}}}'" not in task:
-                offenders.append(task)
+        own_list = {"name": f"{{{{ {role}_packages }}}}", "state": "present"}
+        for where, args in _apt_tasks(role):
+            if not (isinstance(args, dict) and own_list.items() <= args.items()):
+                offenders.append(where)
     assert not offenders, "apt while dpkg's lock is held:\n" + "\n".join(offenders)
