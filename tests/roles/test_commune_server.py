@@ -317,6 +317,61 @@ def test_a_role_run_meanwhile_that_needs_a_package_of_the_transaction_gets_it_in
     assert _installed(lab, host, "logrotate")
 
 
+def test_a_role_run_meanwhile_that_must_remove_a_package_makes_the_transaction_foreground(
+    lab: Any, logrotate_removed: str
+) -> None:
+    host = logrotate_removed
+    # nftables_firewall removes competing firewall managers: with ufw installed, its apt removal would
+    # wait on dpkg's lock during the transaction.
+    ufw = lab.ssh(
+        host, "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ufw", timeout=600
+    )
+    assert ufw.returncode == 0, ufw.stderr
+    run = playbook(lab, "-l", host, "--tags", "packages,firewall,logging", timeout=900)
+    assert run.rc == 0, tail(run)
+    assert task_status(run, FOREGROUND_TASK) == "changed", tail(run)
+    assert task_status(run, BACKGROUND_TASK) == "skipping" and task_status(run, WAIT_TASK) == "skipping"
+    assert task_status(run, "Remove competing firewall managers") == "changed", tail(run)
+    assert _installed(lab, host, "logrotate") and not _installed(lab, host, "ufw")
+
+
+def _epoch(lab: Any, host: str, command: str) -> int:
+    result = lab.ssh(host, command)
+    assert result.returncode == 0 and result.stdout.strip().isdigit(), f"{host}: {command}: {result}"
+    return int(result.stdout)
+
+
+@pytest.fixture
+def nginx_purged(second_run: dict[str, Run], lab: Any, container: str) -> Iterator[str]:
+    """A converged server whose nginx was purged: the next run installs it again in the transaction
+    and writes its hardened configuration anew; the state is converged again afterwards."""
+    purged = lab.ssh(
+        container, "DEBIAN_FRONTEND=noninteractive apt-get purge -y -q nginx nginx-common", timeout=300
+    )
+    assert purged.returncode == 0, purged.stderr
+    yield container
+    if not _installed(lab, container, "nginx"):
+        playbook(lab, "-l", container, "--tags", "packages,nginx", timeout=900)
+
+
+def test_a_service_the_transaction_installs_first_runs_with_its_roles_configuration(
+    lab: Any, nginx_purged: str
+) -> None:
+    host = nginx_purged
+    run = playbook(lab, "-l", host, "--tags", "packages,nginx", timeout=900)
+    assert run.rc == 0, tail(run)
+    assert task_status(run, BACKGROUND_TASK) == "changed", tail(run)
+    # Debian's nginx starts itself in its postinst, with the package's nginx.conf; a reload keeps that
+    # main process. Here the only nginx process started after the role wrote its own nginx.conf.
+    written = _epoch(lab, host, "stat -c %Y /etc/nginx/nginx.conf")
+    started = _epoch(lab, host, 'date -d "$(systemctl show -p ExecMainStartTimestamp --value nginx)" +%s')
+    assert started >= written, (
+        f"nginx's main process started {written - started} s before the role wrote nginx.conf"
+    )
+    again = playbook(lab, "-l", host, "--tags", "packages,nginx", timeout=900)
+    assert again.rc == 0 and again.recap[host]["changed"] == 0, again.changed_tasks()
+
+
 def _json_on(lab: Any, host: str, path: str) -> Any:
     result = lab.ssh(host, f"cat {path}")
     assert result.returncode == 0, f"{host}: cannot read {path}: {result.stderr}"

@@ -201,8 +201,8 @@ def test_a_release_without_variables_or_an_unknown_role_is_named(tmp_path: Path,
 # --- the transaction in the background ----------------------------------------------------------------
 # commune_server.yml includes host_packages twice; the roles between the two run while the transaction
 # does, so they must be the ones the first include names, and must not call apt themselves (dpkg's lock
-# is held) beyond their own install task, which host_packages skips them into when their packages are
-# already installed.
+# is held) beyond installing their own list and removing their `<role>_absent_packages`: host_packages
+# runs the transaction in the foreground when either would do something.
 
 
 def test_the_roles_between_the_two_package_steps_are_the_ones_the_first_names() -> None:
@@ -236,8 +236,11 @@ def test_the_roles_run_during_the_transaction_only_install_their_own_list() -> N
     (start,) = [entry for entry in entries if entry.get("host_packages_background_roles")]
     offenders = []
     for role in start["host_packages_background_roles"]:
-        own_list = {"name": f"{{{{ {role}_packages }}}}", "state": "present"}
+        own_lists = (
+            {"name": f"{{{{ {role}_packages }}}}", "state": "present"},
+            {"name": f"{{{{ {role}_absent_packages }}}}", "state": "absent"},
+        )
         for where, args in _apt_tasks(role):
-            if not (isinstance(args, dict) and own_list.items() <= args.items()):
+            if not (isinstance(args, dict) and any(own.items() <= args.items() for own in own_lists)):
                 offenders.append(where)
     assert not offenders, "apt while dpkg's lock is held:\n" + "\n".join(offenders)

@@ -29,8 +29,10 @@ def daily(host: Any, ctx: HostContext) -> None:
     for key in ("APT::Periodic::Update-Package-Lists", "APT::Periodic::Unattended-Upgrade"):
         value = apt_value(host, ctx, key)
         assert value == "1", f'{key} is {value!r}, not "1" (daily)'
-    for timer in ("apt-daily.timer", "apt-daily-upgrade.timer"):
-        assert host.service(timer).is_enabled, f"{timer} is not enabled"
+    for unit in ("apt-daily.timer", "apt-daily-upgrade.timer", "unattended-upgrades.service"):
+        service = host.service(unit)
+        assert service.is_enabled, f"{unit} is not enabled"
+        assert service.is_running, f"{unit} is not running"
 
 
 @check("HOST-UPD-003")
