@@ -245,6 +245,32 @@ def test_a_host_whose_unix_profile_an_earlier_version_edited_is_brought_back_to_
     assert again.rc == 0 and again.recap[container]["changed"] == 0, again.changed_tasks()
 
 
+def _main_pid(lab: Any, host: str, unit: str) -> int:
+    pid = lab.ssh(host, f"systemctl show -p MainPID --value {unit}").stdout.strip()
+    assert pid.isdigit() and int(pid) > 0, f"{host}: {unit} is not running ({pid!r})"
+    return int(pid)
+
+
+def test_a_service_running_a_library_an_update_replaced_is_restarted(
+    second_run: dict[str, Run], lab: Any, container: str
+) -> None:
+    # What a security update of a library does: dpkg writes the new file in place of the old one, which
+    # rsyslogd still has mapped. needrestart (HOST-UPD-008), run by apt after dpkg, restarts it.
+    before = _main_pid(lab, container, "rsyslog")
+    update = lab.ssh(
+        container,
+        "DEBIAN_FRONTEND=noninteractive apt-get install --reinstall -y -q libfastjson4",
+        timeout=600,
+    )
+    assert update.returncode == 0, update.stderr
+    after = _main_pid(lab, container, "rsyslog")
+    assert after != before, (
+        "HOST-UPD-008: rsyslog still runs the replaced libfastjson:\n" + update.stdout[-2000:]
+    )
+    pending = lab.ssh(container, "needrestart -b -r l").stdout
+    assert "NEEDRESTART-SVC: rsyslog.service" not in pending, pending
+
+
 # --- the apt transaction in the background (host_packages) ----------------------------------------------
 BACKGROUND_TASK = "in the background while these roles run"
 FOREGROUND_TASK = "Packages | Install them in one apt transaction]"

@@ -78,6 +78,29 @@ def no_pending_security_update(host: Any, ctx: HostContext) -> None:
     )
 
 
+NEEDRESTART_FILES = "/etc/needrestart/needrestart.conf /etc/needrestart/conf.d/*.conf"
+NEEDRESTART_MODE = re.compile(r"^\s*\$nrconf\{restart\}\s*=\s*['\"](\w)['\"]", re.M)
+
+
+def needrestart_mode(config: str) -> str | None:
+    """The restart mode needrestart takes from its files, read in its order (needrestart.conf, then
+    conf.d/*.conf sorted): the last assignment wins; None when none sets it (needrestart's default, i)."""
+    modes = NEEDRESTART_MODE.findall(config)
+    return modes[-1] if modes else None
+
+
+@check("HOST-UPD-008")
+def restarts_after_updates(host: Any, ctx: HostContext) -> None:
+    installed(host, "needrestart")
+    hooks = re.findall(r'^DPkg::Post-Invoke:: "([^"]*)";', apt_config(host, ctx), re.M)
+    assert any("apt-pinvoke" in hook for hook in hooks), "apt does not run needrestart after dpkg"
+    mode = needrestart_mode(run_ok(host, f"cat {NEEDRESTART_FILES} 2>/dev/null || true"))
+    assert mode == "a", (
+        f"needrestart's restart mode is {mode or 'its default (i: ask; list only when unattended)'}, "
+        "not a (restart automatically)"
+    )
+
+
 @check("HOST-UPD-005")
 def authenticated(host: Any, ctx: HostContext) -> None:
     for key in (
