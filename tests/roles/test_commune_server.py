@@ -2,7 +2,8 @@
 variables, and persistence across a reboot of the VM (lock-out safety under faults: tests/rollback).
 
 The tests run in file order on one lab and leave it converged for the baseline suite that follows
-(Makefile: LAB_SUITES). Timings and task counts go to out/roles/timings.json.
+(Makefile: LAB_SUITES). Timings and task counts go to out/roles/timings.json, and each recorded
+run's whole output to out/roles/<name>.log.
 """
 
 from __future__ import annotations
@@ -90,9 +91,11 @@ def playbooks_in_parallel(lab: Any, limits: dict[str, str], timeout: float = 240
 
 
 def record(name: str, run: Run) -> None:
+    """The run's timing and recap in timings.json, its whole output in <name>.log (a failure shows a tail)."""
     TIMINGS[name] = {"seconds": run.seconds, "recap": run.recap}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
+    (OUT / f"{name}.log").write_text(run.output)
 
 
 def tail(run: Run, lines: int = 60) -> str:
