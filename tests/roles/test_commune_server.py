@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -297,16 +298,23 @@ def _installed(lab: Any, host: str, package: str) -> bool:
     return status == "install ok installed"
 
 
+@contextmanager
+def _converged_without(lab: Any, host: str, apt_args: str, package: str, tags: str) -> Iterator[str]:
+    """A converged server that lost `package` (`apt-get <apt_args>`): the next run's transaction
+    installs it again; afterwards, a run with `tags` converges the server again if it is still missing."""
+    removed = lab.ssh(host, f"DEBIAN_FRONTEND=noninteractive apt-get {apt_args} -y -q", timeout=300)
+    assert removed.returncode == 0, removed.stderr
+    yield host
+    if not _installed(lab, host, package):
+        playbook(lab, "-l", host, "--tags", tags, timeout=900)
+
+
 @pytest.fixture
 def logrotate_removed(second_run: dict[str, Run], lab: Any, container: str) -> Iterator[str]:
-    """A converged server that lost logrotate (journald_logging installs it): the next run's
-    transaction has one package; the state is converged again afterwards."""
-    removed = lab.ssh(container, "DEBIAN_FRONTEND=noninteractive apt-get remove -y -q logrotate", timeout=300)
-    assert removed.returncode == 0, removed.stderr
-    yield container
-    lab.ssh(container, f"rm -f {FAILING_HOOK}")
-    if not _installed(lab, container, "logrotate"):
-        playbook(lab, "-l", container, "--tags", "packages,logging", timeout=900)
+    """Without logrotate (journald_logging installs it): the next run's transaction has one package."""
+    with _converged_without(lab, container, "remove logrotate", "logrotate", "packages,logging") as host:
+        yield host
+        lab.ssh(host, f"rm -f {FAILING_HOOK}")
 
 
 def test_the_transaction_runs_in_the_background_and_its_failure_fails_the_run_with_apts_message(
@@ -372,15 +380,9 @@ def _epoch(lab: Any, host: str, command: str) -> int:
 
 @pytest.fixture
 def nginx_purged(second_run: dict[str, Run], lab: Any, container: str) -> Iterator[str]:
-    """A converged server whose nginx was purged: the next run installs it again in the transaction
-    and writes its hardened configuration anew; the state is converged again afterwards."""
-    purged = lab.ssh(
-        container, "DEBIAN_FRONTEND=noninteractive apt-get purge -y -q nginx nginx-common", timeout=300
-    )
-    assert purged.returncode == 0, purged.stderr
-    yield container
-    if not _installed(lab, container, "nginx"):
-        playbook(lab, "-l", container, "--tags", "packages,nginx", timeout=900)
+    """nginx purged: the next run installs it again and writes its hardened configuration anew."""
+    with _converged_without(lab, container, "purge nginx nginx-common", "nginx", "packages,nginx") as host:
+        yield host
 
 
 def test_a_service_the_transaction_installs_first_runs_with_its_roles_configuration(
