@@ -211,6 +211,17 @@ def _pending(lab: Any, host: str) -> list[str]:
     return [line.split()[0] for line in out.stdout.splitlines() if line.endswith(" pending")]
 
 
+def _ssh_after_boot(lab: Any, host: str, command: str, timeout: float = 60) -> Any:
+    """A command on a host that has just booted: ssh's own failure (exit 255: the connection, not the
+    command) is retried for a minute, so a refused connection is not read as the command's output."""
+    deadline = time.monotonic() + 60
+    while True:
+        result = lab.ssh(host, command, timeout=timeout)
+        if result.returncode != 255 or time.monotonic() > deadline:
+            return result
+        time.sleep(5)
+
+
 ROLE_FILES = REPO / "roles" / "commit_confirm" / "files"
 NFT_CONF = "/etc/nftables.conf"
 TOOL = "/usr/local/sbin/jamaa-commit-confirm"
@@ -323,8 +334,11 @@ def test_a_reboot_with_both_rollbacks_pending_restores_both_at_boot(
             break
     assert new_boot, f"{vm} did not come back over SSH within 480 s of the reboot"
     record("reboot with two pending rollbacks (VM)", round(time.monotonic() - reboot_at, 1))
-    lab.ssh(vm, "systemctl is-system-running --wait", timeout=300)
-    boot_log = lab.ssh(vm, "journalctl -q --no-pager -o cat -b -t jamaa").stdout
+    _ssh_after_boot(lab, vm, "systemctl is-system-running --wait", timeout=300)
+    query = _ssh_after_boot(lab, vm, "journalctl -q --no-pager -o cat -b -t jamaa")
+    assert query.returncode == 0, f"{vm}: journalctl exited {query.returncode}: {query.stderr}"
+    unit = _ssh_after_boot(lab, vm, "systemctl status --no-pager jamaa-commit-confirm; ls /var/lib/jamaa/*")
     for change in changes:
-        assert f"{change}: previous configuration restored at boot" in boot_log, boot_log
+        restored = f"{change}: previous configuration restored at boot"
+        assert restored in query.stdout, f"{query.stdout!r}\n{unit.stdout}"
         assert_restored(lab, vm, before, started, change)
