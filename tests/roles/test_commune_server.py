@@ -500,6 +500,43 @@ def test_a_bad_usb_allow_rule_stops_the_run_and_leaves_the_policy_as_it_was(
     assert lab.ssh(vm, "usbguard list-rules").stdout == before
 
 
+def _run_unit(lab: Any, vm: str, unit: str) -> tuple[str, str]:
+    """Start a oneshot unit, wait for it; its Result and what this run wrote to the journal."""
+    cursor = lab.ssh(vm, "journalctl -n 0 --show-cursor -q | sed -n 's/^-- cursor: //p'").stdout.strip()
+    lab.ssh(vm, f"systemctl start {unit}", timeout=600)
+    result = lab.ssh(vm, f"systemctl show -p Result --value {unit}").stdout.strip()
+    logged = lab.ssh(vm, f"journalctl -q --no-pager -o cat -u {unit} --after-cursor='{cursor}'").stdout
+    return result, logged
+
+
+def test_the_confined_integrity_checks_still_find_a_changed_file_and_nothing_else(
+    second_run: dict[str, Run], lab: Any, vm: str
+) -> None:
+    """HOST-AIDE-007 confines both checks (read-only, offline, one capability): they must still see every
+    file they check. debsums once failed on every kernel module that ProtectKernelModules hid from it."""
+    planted, shipped = "/etc/probe-aide-007.conf", "/usr/share/base-files/dot.bashrc"
+    lab.ssh(
+        vm, f"echo probe > {planted}; cp -a {shipped} /root/probe-dot.bashrc && echo '# probe' >> {shipped}"
+    )
+    try:
+        result, logged = _run_unit(lab, vm, "jamaa-aide-check.service")
+        assert result == "success", f"the confined AIDE check failed ({result}):\n{logged[-2000:]}"
+        assert f": {planted}" in logged, f"AIDE did not report the file added to /etc:\n{logged[-2000:]}"
+        result, logged = _run_unit(lab, vm, "jamaa-debsums-check.service")
+        reported = [line for line in logged.splitlines() if line.startswith("debsums:")]
+        assert result != "success" and reported == [
+            f"debsums: changed file {shipped} (from base-files package)"
+        ], f"the confined debsums check ({result}) should report {shipped} alone:\n{logged[-2000:]}"
+    finally:
+        lab.ssh(
+            vm, f"rm -f {planted}; cp -a /root/probe-dot.bashrc {shipped} && rm -f /root/probe-dot.bashrc"
+        )
+    result, logged = _run_unit(lab, vm, "jamaa-debsums-check.service")
+    assert result == "success", (
+        f"the confined debsums check fails on intact packages ({result}):\n{logged[-2000:]}"
+    )
+
+
 VM_CHECKS = {
     "kernel.kptr_restrict": ("sysctl -n kernel.kptr_restrict", "2"),
     "kernel.yama.ptrace_scope": ("sysctl -n kernel.yama.ptrace_scope", "1"),

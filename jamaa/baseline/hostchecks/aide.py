@@ -80,3 +80,38 @@ def package_checksums_weekly(host: Any, ctx: HostContext) -> None:
     # The last check, if one ran, found every package file as its package shipped it.
     result = host.run("systemctl show -p Result --value jamaa-debsums-check.service").stdout.strip()
     assert result == "success", f"the last debsums check failed ({result}): journalctl -u jamaa-debsums-check"
+
+
+# The check units and what confining them (HOST-AIDE-007) means: systemd's own rating, and the
+# properties that make a scanner read-only, offline and unprivileged, each named when missing.
+CHECK_UNITS = ("jamaa-aide-check.service", "jamaa-debsums-check.service")
+CONFINED = {
+    "ProtectSystem": "strict",
+    "ProtectHome": "read-only",
+    "PrivateNetwork": "yes",
+    "NoNewPrivileges": "yes",
+}
+READ_CAPABILITIES = {"cap_dac_read_search", "cap_fowner"}
+MAX_EXPOSURE = 20  # systemd-analyze's --threshold scale: 2.0 on its 0-10 rating
+
+
+@check("HOST-AIDE-007")
+def checks_confined(host: Any, ctx: HostContext) -> None:
+    units = [
+        u
+        for u in CHECK_UNITS
+        if host.run(f"systemctl show -p LoadState --value {u}").stdout.strip() == "loaded"
+    ]
+    assert units, f"none of the integrity check units is installed: {', '.join(CHECK_UNITS)}"
+    for unit in units:
+        shown = host.run(
+            f"systemctl show -p {' -p '.join([*CONFINED, 'CapabilityBoundingSet'])} {unit}"
+        ).stdout
+        props = dict(line.partition("=")[::2] for line in shown.splitlines())
+        loose = {k: props.get(k, "") for k, want in CONFINED.items() if props.get(k) != want}
+        assert not loose, f"{unit} is not confined: {loose} (want {CONFINED})"
+        extra = set(props.get("CapabilityBoundingSet", "").split()) - READ_CAPABILITIES
+        assert not extra, f"{unit} keeps capabilities beyond reading files: {sorted(extra)}"
+        rated = host.run(f"systemd-analyze security --no-pager --threshold={MAX_EXPOSURE} {unit}")
+        overall = rated.stdout.strip().splitlines()[-1:] or [rated.stderr.strip()]
+        assert rated.rc == 0, f"{unit}: {overall[0]} (at most {MAX_EXPOSURE / 10:.1f} expected)"
