@@ -168,3 +168,31 @@ def immutable(host: Any, ctx: HostContext) -> None:
     assert result.stdout.strip(), f"jamaa-backup immutability: {result.stderr.strip()[:300]}"
     outcome = json.loads(result.stdout)
     assert outcome["refused"], f"the server's credentials deleted a locked version: {outcome['attempts']}"
+
+
+# HOST-BKP-007: what confining the backup units means, each property named when it is missing.
+BACKUP_UNITS = ("jamaa-backup.service", "jamaa-backup-check.service")
+BACKUP_CONFINED = {"ProtectSystem": "strict", "ProtectHome": "read-only", "NoNewPrivileges": "yes"}
+BACKUP_CAPABILITIES = {"cap_dac_read_search", "cap_setuid", "cap_setgid"}  # read any file, runuser postgres
+BACKUP_WRITABLE = {"/var/cache/restic"}  # and the configured state, staging and textfile directories
+
+
+@check("HOST-BKP-007")
+def confined(host: Any, ctx: HostContext) -> None:
+    _serves_communes(ctx)
+    config = json.loads(host.file("/etc/jamaa/backup.json").content_string)
+    writable = BACKUP_WRITABLE | {
+        config["state_dir"],
+        config["staging_dir"].rsplit("/", 1)[0],
+        config["textfile_dir"],
+    }
+    for unit in BACKUP_UNITS:
+        asked = " -p ".join([*BACKUP_CONFINED, "CapabilityBoundingSet", "ReadWritePaths"])
+        shown = run_ok(host, f"systemctl show {unit} -p {asked}")
+        props = dict(line.partition("=")[::2] for line in shown.splitlines())
+        loose = {k: props.get(k, "") for k, want in BACKUP_CONFINED.items() if props.get(k) != want}
+        assert not loose, f"{unit} is not confined: {loose} (want {BACKUP_CONFINED})"
+        extra = set(props.get("CapabilityBoundingSet", "").split()) - BACKUP_CAPABILITIES
+        assert not extra, f"{unit} keeps capabilities it does not need: {sorted(extra)}"
+        wider = {p.lstrip("-") for p in props.get("ReadWritePaths", "").split()} - writable
+        assert not wider, f"{unit} may write outside its state, staging, cache and metric: {sorted(wider)}"
