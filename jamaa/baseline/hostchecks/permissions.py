@@ -143,3 +143,21 @@ def groups_exist(host: Any, ctx: HostContext) -> None:
     gids = {f[2] for f in _group(host)}
     missing = [f"{f[0]} (gid {f[3]})" for f in _passwd(host) if len(f) > 3 and f[3] not in gids]
     assert not missing, f"primary groups missing from /etc/group: {missing}"
+
+
+@check("HOST-PERM-020")
+def compilers_root_only(host: Any, ctx: HostContext) -> None:
+    candidates = setting(ctx, "file_permissions", "file_permissions_compilers") or []
+    assert candidates, "no compiler list (file_permissions_compilers)"
+    listed = " ".join(f"'{path}'" for path in candidates)
+    found = run_ok(host, f'for f in {listed}; do [ -e "$f" ] && readlink -f "$f"; done; true').split()
+    overrides = run_ok(host, "dpkg-statoverride --list").splitlines()
+    for real in sorted(set(found)):
+        mode = host.file(real).mode
+        assert not mode & 0o001, f"{real} (a compiler) is executable by every user (mode {mode:04o})"
+        kept = [line for line in overrides if line.split()[-1:] == [real]]
+        # dpkg-statoverride --list prints the mode in octal without its leading zero ("750")
+        fields = kept[0].split() if kept else []
+        assert len(fields) == 4 and fields[:2] == ["root", "root"] and int(fields[2], 8) == 0o750, (
+            f"{real}: no dpkg statoverride root root 0750 (an upgrade would restore its mode): {kept}"
+        )
