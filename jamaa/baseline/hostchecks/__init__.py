@@ -253,5 +253,19 @@ def active_enabled(host: Any, unit: str) -> None:
     assert service.is_enabled, f"{unit} is not enabled"
 
 
+def confined(host: Any, unit: str, want: dict[str, str], capabilities: set[str]) -> dict[str, str]:
+    """A unit systemd confines: each property in `want` has its value, and its capability bounding set
+    keeps nothing beyond `capabilities`. The unit's properties, for the caller's own checks."""
+    asked = " -p ".join([*want, "CapabilityBoundingSet", "ReadWritePaths"])
+    props = dict(
+        line.partition("=")[::2] for line in run_ok(host, f"systemctl show {unit} -p {asked}").splitlines()
+    )
+    loose = {k: props.get(k, "") for k, value in want.items() if props.get(k) != value}
+    assert not loose, f"{unit} is not confined: {loose} (want {want})"
+    extra = set(props.get("CapabilityBoundingSet", "").split()) - capabilities
+    assert not extra, f"{unit} keeps capabilities beyond {sorted(capabilities)}: {sorted(extra)}"
+    return props
+
+
 def json_of(host: Any, command: str) -> Any:
     return json.loads(run_ok(host, command))

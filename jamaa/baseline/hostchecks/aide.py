@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jamaa.baseline.hostchecks import HostContext, check, installed, mode_at_most, setting
+from jamaa.baseline.hostchecks import HostContext, check, confined, installed, mode_at_most, setting
 
 CONF = "/etc/aide/aide.conf"
 DB_DIR = "/var/lib/aide"
@@ -104,14 +104,7 @@ def checks_confined(host: Any, ctx: HostContext) -> None:
     ]
     assert units, f"none of the integrity check units is installed: {', '.join(CHECK_UNITS)}"
     for unit in units:
-        shown = host.run(
-            f"systemctl show -p {' -p '.join([*CONFINED, 'CapabilityBoundingSet'])} {unit}"
-        ).stdout
-        props = dict(line.partition("=")[::2] for line in shown.splitlines())
-        loose = {k: props.get(k, "") for k, want in CONFINED.items() if props.get(k) != want}
-        assert not loose, f"{unit} is not confined: {loose} (want {CONFINED})"
-        extra = set(props.get("CapabilityBoundingSet", "").split()) - READ_CAPABILITIES
-        assert not extra, f"{unit} keeps capabilities beyond reading files: {sorted(extra)}"
+        confined(host, unit, CONFINED, READ_CAPABILITIES)
         rated = host.run(f"systemd-analyze security --no-pager --threshold={MAX_EXPOSURE} {unit}")
         overall = rated.stdout.strip().splitlines()[-1:] or [rated.stderr.strip()]
         assert rated.rc == 0, f"{unit}: {overall[0]} (at most {MAX_EXPOSURE / 10:.1f} expected)"

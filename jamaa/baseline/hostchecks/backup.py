@@ -16,6 +16,7 @@ from jamaa.baseline.hostchecks import (
     active_enabled,
     cached,
     check,
+    confined,
     json_of,
     mode_at_most,
     run_ok,
@@ -178,7 +179,7 @@ BACKUP_WRITABLE = {"/var/cache/restic"}  # and the configured state, staging and
 
 
 @check("HOST-BKP-007")
-def confined(host: Any, ctx: HostContext) -> None:
+def backup_confined(host: Any, ctx: HostContext) -> None:
     _serves_communes(ctx)
     config = json.loads(host.file("/etc/jamaa/backup.json").content_string)
     writable = BACKUP_WRITABLE | {
@@ -187,12 +188,6 @@ def confined(host: Any, ctx: HostContext) -> None:
         config["textfile_dir"],
     }
     for unit in BACKUP_UNITS:
-        asked = " -p ".join([*BACKUP_CONFINED, "CapabilityBoundingSet", "ReadWritePaths"])
-        shown = run_ok(host, f"systemctl show {unit} -p {asked}")
-        props = dict(line.partition("=")[::2] for line in shown.splitlines())
-        loose = {k: props.get(k, "") for k, want in BACKUP_CONFINED.items() if props.get(k) != want}
-        assert not loose, f"{unit} is not confined: {loose} (want {BACKUP_CONFINED})"
-        extra = set(props.get("CapabilityBoundingSet", "").split()) - BACKUP_CAPABILITIES
-        assert not extra, f"{unit} keeps capabilities it does not need: {sorted(extra)}"
+        props = confined(host, unit, BACKUP_CONFINED, BACKUP_CAPABILITIES)
         wider = {p.lstrip("-") for p in props.get("ReadWritePaths", "").split()} - writable
         assert not wider, f"{unit} may write outside its state, staging, cache and metric: {sorted(wider)}"
